@@ -1,0 +1,173 @@
+"""access.json: repo kinds, sections and their access, and the access lock.
+
+`parse` is pure; `load`, `check_lock` do the file I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ConfigError, UsageError
+from .manifest import manifest_name
+
+ACCESS_FILE = "access.json"
+LOCK_FILE = ".eosvc/access.lock.json"
+STANDARD, MODEL = "standard", "model"
+_STANDARD_KEYS = ("data", "output", "model")
+_MODEL_KEYS = ("model", "checkpoints", "fit")
+_VALUES = ("public", "private")
+
+
+@dataclass(frozen=True)
+class Section:
+    """A managed directory: `path` relative to the repo root, `key` its access.json key."""
+
+    name: str  # data, output, checkpoints, fit
+    path: str  # data, output, model/checkpoints, model/framework/fit
+    key: str   # the access.json key that decides it
+    public: bool
+
+    @property
+    def manifest(self) -> str:
+        return manifest_name(self.path)
+
+    @property
+    def access(self) -> str:
+        return "public" if self.public else "private"
+
+    def contains(self, relpath: str) -> bool:
+        return relpath == self.path or relpath.startswith(self.path + "/")
+
+
+@dataclass(frozen=True)
+class AccessMap:
+    kind: str
+    sections: tuple[Section, ...]
+
+    def section(self, name_or_path: str) -> Section:
+        for s in self.sections:
+            if name_or_path in (s.name, s.path):
+                return s
+        raise UsageError(f"no section {name_or_path!r} in this {self.kind} repo")
+
+    def section_of(self, relpath: str) -> Section | None:
+        for s in self.sections:
+            if s.contains(relpath):
+                return s
+        return None
+
+    def as_dict(self) -> dict[str, object]:
+        """The resolved map, as the lock stores it."""
+        return {"kind": self.kind, "sections": {s.path: s.access for s in self.sections}}
+
+
+def _value(raw: object, key: str, source: str) -> bool:
+    if isinstance(raw, str) and raw.strip().lower() in _VALUES:
+        return raw.strip().lower() == "public"
+    raise ConfigError(f"{source}: key {key!r} must be \"public\" or \"private\", not {json.dumps(raw)}")
+
+
+def parse(text: str, source: str = ACCESS_FILE) -> AccessMap:
+    """Validate access.json strictly; a missing key means private (the secure default)."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{source}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})",
+                          hint='expected e.g. {"data": "public", "output": "private"}') from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: must be a JSON object like {{\"data\": \"public\", \"output\": \"private\"}}")
+    keys = {k.strip().lower() if isinstance(k, str) else k: k for k in data}
+    norm = {k: data[orig] for k, orig in keys.items()}
+    if len(norm) != len(data):
+        raise ConfigError(f"{source}: a key appears twice (keys are case-insensitive)")
+    for k in norm:
+        if k not in _STANDARD_KEYS and k not in _MODEL_KEYS:
+            raise ConfigError(f"{source}: unknown key {keys[k]!r}",
+                              hint="allowed keys: data, output, model (standard repo) or "
+                                   "model / checkpoints, fit (model repo)")
+    access = {k: _value(v, keys[k], source) for k, v in norm.items()}
+    standard = {"data", "output"} & access.keys()
+    model_parts = {"checkpoints", "fit"} & access.keys()
+    if standard and model_parts:
+        raise ConfigError(f"{source}: mixes standard keys ({', '.join(sorted(standard))}) "
+                          f"with model-repo keys ({', '.join(sorted(model_parts))})")
+    if not access:
+        raise ConfigError(f"{source}: names no section",
+                          hint='e.g. {"data": "public", "output": "private"} or {"model": "public"}')
+    model_default = access.get("model", False)
+    if standard:
+        return AccessMap(STANDARD, (
+            Section("data", "data", "data", access.get("data", False)),
+            Section("output", "output", "output", access.get("output", False)),
+            Section("checkpoints", "model/checkpoints", "model", model_default),
+            Section("fit", "model/framework/fit", "model", model_default),
+        ))
+    if "model" in access and model_parts:
+        raise ConfigError(f"{source}: use either \"model\" or \"checkpoints\"/\"fit\", not both")
+    return AccessMap(MODEL, (
+        Section("checkpoints", "model/checkpoints", "checkpoints" if model_parts else "model",
+                access.get("checkpoints", model_default)),
+        Section("fit", "model/framework/fit", "fit" if model_parts else "model",
+                access.get("fit", model_default)),
+    ))
+
+
+def load(workdir: Path) -> AccessMap:
+    path = workdir / ACCESS_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"no {ACCESS_FILE} in {workdir}",
+                          hint="run `git eosvc init` (or add access.json, e.g. "
+                               '{"data": "public", "output": "private"}, and commit it)') from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {ACCESS_FILE}: {exc}") from None
+    return parse(text, ACCESS_FILE)
+
+
+def check_lock(workdir: Path, access: AccessMap) -> None:
+    """Write the lock on first use; afterwards refuse any disagreement with access.json."""
+    lock = workdir / LOCK_FILE
+    current = access.as_dict()
+    try:
+        locked = json.loads(lock.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        write_lock(workdir, access)
+        return
+    except (OSError, ValueError):
+        raise ConfigError(f"{LOCK_FILE} is unreadable",
+                          hint=f"delete {LOCK_FILE} to re-create it from access.json") from None
+    if locked != current:
+        raise ConfigError(
+            f"access.json disagrees with the access lock {LOCK_FILE}:\n"
+            f"  lock:        {_describe(locked)}\n"
+            f"  access.json: {_describe(current)}",
+            hint=f"if the change is intended, delete {LOCK_FILE} to accept it (not recommended: "
+                 "data that was private may become public)")
+
+
+def locked_map(workdir: Path) -> dict[str, object] | None:
+    try:
+        value = json.loads((workdir / LOCK_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def write_lock(workdir: Path, access: AccessMap) -> None:
+    lock = workdir / LOCK_FILE
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    tmp = lock.with_name(lock.name + f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(access.as_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, lock)
+
+
+def _describe(m: object) -> str:
+    if not isinstance(m, dict):
+        return repr(m)
+    sections = m.get("sections", {})
+    parts = ", ".join(f"{k}={v}" for k, v in sections.items()) if isinstance(sections, dict) else "?"
+    return f"{m.get('kind')} repo: {parts}"

@@ -1,0 +1,257 @@
+"""Command line: parse arguments, call the engine, print. `git-eosvc` and `eosvc` are this program."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+from . import __version__, ui
+from .errors import EosvcError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _ws(check_lock: bool = True):  # type: ignore[no-untyped-def]
+    from .sync import Workspace
+
+    return Workspace.open(check_lock=check_lock)
+
+
+# ---------------------------------------------------------------- commands
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from .init import init_repo
+    from .repo import Repo
+
+    repo = Repo.discover()
+    touched = init_repo(repo, args.kind, args.repo, args.public_bucket, args.private_bucket, args.endpoint)
+    for name in touched:
+        ui.info(f"wrote {name}")
+    return _install(repo, force=False, chain=False)
+
+
+def cmd_install(args: argparse.Namespace) -> int:
+    from .repo import Repo
+
+    return _install(Repo.discover(), force=args.force, chain=args.chain)
+
+
+def _install(repo, force: bool, chain: bool) -> int:  # type: ignore[no-untyped-def]
+    from . import install
+
+    install.install(repo, force=force, chain=chain)
+    if (repo.workdir / "access.json").exists() and repo.head() is not None:
+        from .sync import Workspace, checkout, report_checkout
+
+        with Workspace.open(repo.workdir) as ws:
+            result = checkout(ws, full=True)
+            report_checkout(result)
+            _say_checkout(result)
+            return 0 if result.ok else 1
+    return 0
+
+
+def cmd_uninstall(args: argparse.Namespace) -> int:
+    from . import install
+    from .repo import Repo
+
+    install.uninstall(Repo.discover())
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .sync import status
+
+    with _ws() as ws:
+        sections = status(ws, remote=args.remote)
+    out: list[str] = []
+    for st in sections:
+        lines: list[str] = []
+        rec, unrec = st.recorded, st.unrecorded
+        for title, changes in (("recorded, to be committed", rec), ("not recorded (run `git eosvc add`)", unrec)):
+            if not changes:
+                continue
+            lines.append(f"  {title}:")
+            lines += [f"    added:    {e.path}" for e in changes.added]  # type: ignore[attr-defined]
+            lines += [f"    modified: {n.path}" for _, n in changes.modified]  # type: ignore[attr-defined]
+            lines += [f"    deleted:  {e.path}" for e in changes.removed]  # type: ignore[attr-defined]
+        if args.remote and st.not_uploaded:
+            lines.append("  not uploaded:")
+            lines += [f"    {e.path}" for e in st.not_uploaded]
+        if lines:
+            out.append(f"{st.section.path}/ ({st.section.access})")
+            out += lines
+    print("\n".join(out) if out else "nothing changed")
+    return 0
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    from .sync import add
+
+    with _ws() as ws:
+        result = add(ws, args.paths)
+    ui.info(f"{result.files} file(s) recorded"
+            + (f" in {', '.join(result.changed)}" if result.changed else "; manifests unchanged")
+            + (f"; {result.stored} stored locally" if result.stored else ""))
+    return 0
+
+
+def _say_checkout(result) -> None:  # type: ignore[no-untyped-def]
+    if result.written or result.deleted:
+        ui.info(f"artifacts: {len(result.written)} written, {len(result.deleted)} deleted")
+
+
+def cmd_checkout(args: argparse.Namespace) -> int:
+    from .sync import checkout, report_checkout
+
+    with _ws() as ws:
+        result = checkout(ws, args.paths, discard=args.force, dry_run=args.dry_run)
+    if args.dry_run:
+        for p in result.written:
+            print(f"write   {p}")
+        for p in result.deleted:
+            print(f"delete  {p}")
+        for p, why in result.kept:
+            print(f"keep    {p}  ({why})")
+        return 0
+    report_checkout(result)
+    _say_checkout(result)
+    return 0 if result.ok else 1
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from .sync import fetch
+
+    with _ws() as ws:
+        result = fetch(ws, args.revs)
+    ui.info(f"downloaded {result.downloaded} object(s)")
+    return 1 if result.failed else 0
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    from .sync import push
+
+    with _ws() as ws:
+        result = push(ws, dry_run=args.dry_run)
+    if args.dry_run:
+        print(f"would upload {result.uploaded} object(s), {ui.human_size(result.bytes)}")
+    return 0
+
+
+def cmd_pull(args: argparse.Namespace) -> int:
+    from .sync import pull, report_checkout
+
+    with _ws() as ws:
+        result = pull(ws, yes=args.yes)
+    report_checkout(result)
+    _say_checkout(result)
+    if result.kept and not args.yes:
+        ui.error(f"{len(result.kept)} locally modified file(s) were kept, not replaced by the pulled version")
+        ui.info("hint: `git eosvc pull -y` replaces them after saving your bytes in the local store")
+        return 1
+    return 0 if result.ok else 1
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .sync import verify
+
+    with _ws() as ws:
+        result = verify(ws, remote=not args.local)
+    for oid in result.corrupt:
+        ui.error(f"corrupt object in the local store: {oid} (removed; it will be downloaded again)")
+    for n in result.not_on_remote:
+        ui.error(f"not on S3: {n.path} ({n.oid.short}) in s3://{n.bucket}")
+    ui.info(f"checked {result.checked} local object(s)"
+            + ("" if args.local else f"; {len(result.not_on_remote)} missing on S3"))
+    return 1 if result.corrupt or result.not_on_remote else 0
+
+
+# ---------------------------------------------------------------- parser
+
+
+def build_parser(prog: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description="Large artifacts in S3, their hashes in git.")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, handler: Handler, help: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help, description=help)
+        sp.set_defaults(handler=handler)
+        return sp
+
+    sp = add("init", cmd_init, "set up this repo: access.json, .eosvcconfig, .gitattributes, .gitignore; then install")
+    sp.add_argument("--kind", choices=["standard", "model"], default="standard")
+    sp.add_argument("--repo", help="the S3 prefix (default: the folder's name)")
+    sp.add_argument("--public-bucket")
+    sp.add_argument("--private-bucket")
+    sp.add_argument("--endpoint", help="S3 endpoint URL (default: AWS)")
+
+    sp = add("install", cmd_install, "once per clone: hooks and drivers, then materialise HEAD's artifacts")
+    g = sp.add_mutually_exclusive_group()
+    g.add_argument("--force", action="store_true", help="replace foreign hooks")
+    g.add_argument("--chain", action="store_true", help="keep foreign hooks and run them first")
+    add("uninstall", cmd_uninstall, "remove git-eosvc's hooks and drivers from this clone")
+
+    sp = add("status", cmd_status, "artifact changes per section")
+    sp.add_argument("--remote", action="store_true", help="also list what is not yet on S3")
+
+    sp = add("add", cmd_add, "hash the sections (or paths), rewrite and stage their manifests")
+    sp.add_argument("paths", nargs="*")
+
+    sp = add("checkout", cmd_checkout, "materialise the manifests' artifacts (downloading what is missing)")
+    sp.add_argument("paths", nargs="*")
+    sp.add_argument("--force", action="store_true",
+                    help="replace locally modified files (their bytes are saved in the local store first)")
+    sp.add_argument("--dry-run", "-n", action="store_true", help="print the plan, change nothing")
+
+    sp = add("fetch", cmd_fetch, "download the objects of revisions into the local store")
+    sp.add_argument("revs", nargs="*")
+
+    sp = add("push", cmd_push, "upload what the new commits need, then git push")
+    sp.add_argument("--dry-run", "-n", action="store_true", help="print what would be uploaded")
+
+    sp = add("pull", cmd_pull, "git pull --rebase, then materialise")
+    sp.add_argument("-y", "--yes", action="store_true",
+                    help="replace locally modified artifacts (their bytes are saved in the local store first)")
+
+    sp = add("verify", cmd_verify, "re-hash the local store; check every object HEAD needs is on S3")
+    sp.add_argument("--local", action="store_true", help="skip the S3 check")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    prog = "eosvc" if Path(sys.argv[0]).name == "eosvc" else "git eosvc"
+    parser = build_parser(prog)
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.handler(args)
+    except EosvcError as exc:
+        if ui.debug_enabled():
+            raise
+        ui.error(exc.message)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        ui.error("interrupted")
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no tracebacks for users
+        if ui.debug_enabled():
+            raise
+        ui.error(f"unexpected {type(exc).__name__}: {exc}")
+        print("hint: run again with EOSVC_DEBUG=1 for a traceback, and report it", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

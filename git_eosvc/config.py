@@ -1,0 +1,141 @@
+"""Repository settings: environment > clone's git config > committed .eosvcconfig > defaults.
+
+`resolve` is pure (mappings in, Settings out); `load` gathers the mappings.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from .errors import ConfigError
+
+CONFIG_FILE = ".eosvcconfig"
+DEFAULT_PUBLIC_BUCKET = "eosvc-public"
+DEFAULT_PRIVATE_BUCKET = "eosvc-private"
+DEFAULT_REGION = "us-east-1"
+DEFAULT_JOBS = 16
+LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
+
+# setting -> (git config key, environment variables, highest first)
+_KEYS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "repo": ("eosvc.repo", ("EOSVC_REPO",)),
+    "public_bucket": ("eosvc.publicbucket", ("EOSVC_PUBLIC_BUCKET",)),
+    "private_bucket": ("eosvc.privatebucket", ("EOSVC_PRIVATE_BUCKET",)),
+    "endpoint": ("eosvc.endpoint", ("EOSVC_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")),
+    "region": ("eosvc.region", ("EOSVC_REGION",)),
+    "cache_dir": ("eosvc.cachedir", ("EOSVC_CACHE_DIR",)),
+    "jobs": ("eosvc.jobs", ("EOSVC_JOBS",)),
+    "link_type": ("eosvc.linktype", ("EOSVC_LINK_TYPE",)),
+    "auto_add": ("eosvc.autoadd", ("EOSVC_AUTO_ADD",)),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    repo: str
+    public_bucket: str = DEFAULT_PUBLIC_BUCKET
+    private_bucket: str = DEFAULT_PRIVATE_BUCKET
+    endpoint: str | None = None
+    region: str = DEFAULT_REGION
+    cache_dir: Path | None = None
+    jobs: int = DEFAULT_JOBS
+    link_type: str = "reflink"
+    auto_add: bool = False
+
+    def bucket(self, public: bool) -> str:
+        return self.public_bucket if public else self.private_bucket
+
+
+def _bool(value: str, key: str, source: str) -> bool:
+    v = value.strip().lower()
+    if v in ("1", "true", "yes", "on"):
+        return True
+    if v in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"{source}: {key} must be true or false, not {value!r}")
+
+
+def resolve(env: Mapping[str, str], clone: Mapping[str, str], committed: Mapping[str, str],
+            default_repo: str) -> Settings:
+    """Merge the three layers. Keys of `clone`/`committed` are lowercased git config names."""
+    values: dict[str, tuple[str, str]] = {}  # setting -> (value, where it came from)
+    for name, (key, env_names) in _KEYS.items():
+        for var in env_names:
+            if env.get(var):
+                values[name] = (env[var], var)
+                break
+        else:
+            if key in clone:
+                values[name] = (clone[key], f"git config {key}")
+            elif key in committed:
+                values[name] = (committed[key], f"{CONFIG_FILE} {key}")
+
+    kwargs: dict[str, object] = {}
+    for name, (value, source) in values.items():
+        value = value.strip()
+        if name == "jobs":
+            try:
+                jobs = int(value)
+            except ValueError:
+                jobs = 0
+            if not 1 <= jobs <= 256:
+                raise ConfigError(f"{source}: jobs must be a whole number from 1 to 256, not {value!r}")
+            kwargs[name] = jobs
+        elif name == "auto_add":
+            kwargs[name] = _bool(value, "autoAdd", source)
+        elif name == "link_type":
+            if value not in LINK_TYPES:
+                raise ConfigError(f"{source}: linkType must be one of {', '.join(LINK_TYPES)}, not {value!r}")
+            kwargs[name] = value
+        elif name == "cache_dir":
+            kwargs[name] = Path(os.path.expanduser(value)).resolve() if value else None
+        elif name == "repo":
+            _check_repo_name(value, source)
+            kwargs[name] = value
+        elif name == "endpoint":
+            if not value.startswith(("http://", "https://")):
+                raise ConfigError(f"{source}: endpoint must be an http:// or https:// URL, not {value!r}")
+            kwargs[name] = value
+        elif value:
+            kwargs[name] = value
+        else:
+            raise ConfigError(f"{source}: {name} is empty")
+    if "repo" not in kwargs:
+        _check_repo_name(default_repo, "the repository's folder name")
+        kwargs["repo"] = default_repo
+    return Settings(**kwargs)  # type: ignore[arg-type]
+
+
+def _check_repo_name(value: str, source: str) -> None:
+    parts = value.split("/")
+    if not value or value.startswith("/") or any(p in ("", ".", "..") for p in parts) or any(
+        c in value for c in "\\\n\r\t\0"
+    ):
+        raise ConfigError(f"{source}: repo must be a plain S3 prefix like 'my-repo', not {value!r}")
+
+
+def read_config_file(path: Path) -> dict[str, str]:
+    """Read a git-config-syntax file with `git config -f` (the .lfsconfig convention)."""
+    if not path.is_file():
+        return {}
+    proc = subprocess.run(["git", "config", "-f", str(path), "--list", "-z"],
+                          capture_output=True)
+    if proc.returncode != 0:
+        raise ConfigError(f"{path.name}: not valid git config syntax: "
+                          f"{proc.stderr.decode(errors='replace').strip()}",
+                          hint=f"fix {path.name} or see `git config -f {path.name} --list`")
+    return _parse_list_z(proc.stdout)
+
+
+def _parse_list_z(data: bytes) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in data.split(b"\0"):
+        if not item:
+            continue
+        key, _, value = item.decode("utf-8", "surrogateescape").partition("\n")
+        out[key.lower()] = value
+    return out

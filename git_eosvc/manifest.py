@@ -1,0 +1,330 @@
+"""The manifest: format, strict parse, canonical encode, diff. Pure functions, no I/O.
+
+The spec is docs/manifest.md. In short:
+
+    eosvc-manifest v1
+    <sha256 hex> <size> <path>
+
+one line per file, sorted bytewise by path, LF endings, paths quoted the way git quotes
+unusual names. Every set of files has exactly one valid encoding: `decode` rejects any
+input that `encode` would not have written byte for byte.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Mapping
+
+from .errors import ConflictError, ManifestError
+from .hashing import Sha256
+
+HEADER = b"eosvc-manifest v1"
+SUFFIX = ".eosvc"
+_LINE = re.compile(rb"([0-9a-f]{64}) (0|[1-9][0-9]*) (.+)", re.DOTALL)
+_CONFLICT_PREFIXES = (b"<<<<<<<", b"=======", b">>>>>>>", b"|||||||")
+
+_NAMED = {7: b"\\a", 8: b"\\b", 9: b"\\t", 10: b"\\n", 11: b"\\v", 12: b"\\f", 13: b"\\r",
+          0x22: b'\\"', 0x5C: b"\\\\"}
+_UNNAMED = {v[1:2]: k for k, v in _NAMED.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One file: its path relative to the repo root, its sha256 and its size in bytes."""
+
+    path: str
+    oid: Sha256
+    size: int
+
+
+def path_key(path: str) -> bytes:
+    """The sort key: the path's bytes as the filesystem sees them."""
+    return os.fsencode(path)
+
+
+# ---------------------------------------------------------------- paths
+
+
+def check_path(path: str, section: str | None = None) -> None:
+    """Refuse a path that is absolute, empty, has `.`/`..`/`.git` components or leaves its section."""
+    problem = path_problem(path, section)
+    if problem:
+        raise ManifestError(f"unsafe path {path!r}: {problem}")
+
+
+def path_problem(path: str, section: str | None = None) -> str | None:
+    if not path:
+        return "empty"
+    if "\0" in path:
+        return "contains a NUL byte"
+    if path.startswith("/") or re.match(r"[A-Za-z]:[\\/]", path):
+        return "absolute"
+    if path.endswith("/"):
+        return "ends with '/'"
+    parts = path.split("/")
+    for part in parts:
+        if part in ("", "."):
+            return "has an empty or '.' component"
+        if part == "..":
+            return "has a '..' component"
+        if part.lower() == ".git":
+            return "has a '.git' component"
+    if section is not None and not path.startswith(section + "/"):
+        return f"is not inside the section '{section}/'"
+    return None
+
+
+# ---------------------------------------------------------------- quoting
+
+
+def _needs_quoting(raw: bytes) -> bool:
+    if raw[:1] == b" " or raw[-1:] == b" ":
+        return True
+    for b in raw:
+        if b < 0x20 or b == 0x7F or b == 0x22 or b == 0x5C:
+            return True
+    if any(b >= 0x80 for b in raw):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return True
+    return False
+
+
+def quote_path(path: str) -> bytes:
+    """Git-style C quoting, only where needed; valid UTF-8 stays literal."""
+    raw = os.fsencode(path)
+    if not _needs_quoting(raw):
+        return raw
+    out = bytearray(b'"')
+    i = 0
+    while i < len(raw):
+        b = raw[i]
+        if b in _NAMED:
+            out += _NAMED[b]
+        elif b < 0x20 or b == 0x7F:
+            out += b"\\%03o" % b
+        elif b < 0x80:
+            out.append(b)
+        else:
+            n = _utf8_len(raw, i)
+            if n:
+                out += raw[i:i + n]
+                i += n
+                continue
+            out += b"\\%03o" % b
+        i += 1
+    out += b'"'
+    return bytes(out)
+
+
+def _utf8_len(raw: bytes, i: int) -> int:
+    """Length of the valid UTF-8 sequence starting at raw[i], or 0."""
+    for n in (2, 3, 4):
+        try:
+            raw[i:i + n].decode("utf-8")
+            return n
+        except UnicodeDecodeError:
+            continue
+    return 0
+
+
+def unquote_path(field: bytes) -> str:
+    """Inverse of quote_path; raises ValueError on a malformed quoted field."""
+    if not field.startswith(b'"'):
+        return os.fsdecode(field)
+    if len(field) < 2 or not field.endswith(b'"'):
+        raise ValueError("unterminated quoted path")
+    body = field[1:-1]
+    out = bytearray()
+    i = 0
+    while i < len(body):
+        c = body[i:i + 1]
+        if c == b'"':
+            raise ValueError("unescaped '\"' inside a quoted path")
+        if c != b"\\":
+            out += c
+            i += 1
+            continue
+        nxt = body[i + 1:i + 2]
+        if nxt in _UNNAMED:
+            out.append(_UNNAMED[nxt])
+            i += 2
+        elif re.fullmatch(rb"[0-3][0-7][0-7]", body[i + 1:i + 4]):
+            out.append(int(body[i + 1:i + 4], 8))
+            i += 4
+        else:
+            raise ValueError(f"unknown escape '\\{nxt.decode(errors='replace')}' in a quoted path")
+    return os.fsdecode(bytes(out))
+
+
+# ---------------------------------------------------------------- manifest
+
+
+class Manifest(Mapping[str, Entry]):
+    """An immutable set of entries keyed by path."""
+
+    __slots__ = ("_entries",)
+
+    def __init__(self, entries: Iterable[Entry] = ()) -> None:
+        table: dict[str, Entry] = {}
+        for e in entries:
+            if e.path in table:
+                raise ManifestError(f"duplicate path {e.path!r}")
+            table[e.path] = e
+        self._entries = table
+
+    def __getitem__(self, path: str) -> Entry:
+        return self._entries[path]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Manifest):
+            return self._entries == other._entries
+        return NotImplemented
+
+    def __hash__(self) -> int:  # pragma: no cover - Mapping is unhashable by default
+        raise TypeError("Manifest is not hashable")
+
+    def __repr__(self) -> str:
+        return f"Manifest({len(self)} entries)"
+
+    def sorted(self) -> list[Entry]:
+        return sorted(self._entries.values(), key=lambda e: path_key(e.path))
+
+    @property
+    def total_size(self) -> int:
+        return sum(e.size for e in self._entries.values())
+
+
+EMPTY = Manifest()
+
+
+def encode_entry(entry: Entry) -> bytes:
+    return b"%s %d %s" % (entry.oid.encode(), entry.size, quote_path(entry.path))
+
+
+def encode(manifest: Manifest | Iterable[Entry]) -> bytes:
+    """The one valid encoding of a set of entries."""
+    m = manifest if isinstance(manifest, Manifest) else Manifest(manifest)
+    entries = m.sorted()
+    _check_tree(entries, "<manifest>")
+    lines = [HEADER] + [encode_entry(e) for e in entries]
+    return b"\n".join(lines) + b"\n"
+
+
+def has_conflict_markers(data: bytes) -> bool:
+    return any(line.startswith(_CONFLICT_PREFIXES) for line in data.split(b"\n"))
+
+
+def decode(data: bytes, source: str = "<manifest>", section: str | None = None) -> Manifest:
+    """Strict parse. Every error names `source` and the line number."""
+    if has_conflict_markers(data):
+        raise ConflictError(
+            f"{source} has unresolved merge conflicts",
+            hint=f"resolve with `git eosvc checkout --ours PATH` / `--theirs PATH`, "
+                 f"or edit {source}, then `git add {source}`")
+    if not data.endswith(b"\n"):
+        raise ManifestError(f"{source}: does not end with a newline" if data
+                            else f"{source}: empty file (expected the line {HEADER.decode()!r})")
+    lines = data[:-1].split(b"\n")
+    if lines[0] != HEADER:
+        raise ManifestError(f"{source}:1: expected {HEADER.decode()!r}, found "
+                            f"{lines[0][:60].decode('utf-8', 'replace')!r}",
+                            hint="this file was not written by git-eosvc, or by a newer version")
+    entries: list[Entry] = []
+    prev: bytes | None = None
+    for lineno, line in enumerate(lines[1:], start=2):
+        where = f"{source}:{lineno}"
+        if line.endswith(b"\r"):
+            raise ManifestError(f"{where}: CRLF line ending (manifests use LF only)")
+        m = _LINE.fullmatch(line)
+        if not m:
+            raise ManifestError(f"{where}: malformed line (expected '<sha256> <size> <path>'): "
+                                f"{line[:80].decode('utf-8', 'replace')!r}")
+        try:
+            path = unquote_path(m.group(3))
+        except ValueError as exc:
+            raise ManifestError(f"{where}: {exc}") from None
+        problem = path_problem(path, section)
+        if problem:
+            raise ManifestError(f"{where}: unsafe path {path!r}: {problem}",
+                                hint="the manifest may have been tampered with; it was not used")
+        entry = Entry(path, Sha256(m.group(1).decode()), int(m.group(2)))
+        if encode_entry(entry) != line:
+            raise ManifestError(f"{where}: path is not in canonical form "
+                                f"(quote only names that need it, as git does)")
+        key = path_key(path)
+        if prev is not None and key <= prev:
+            raise ManifestError(f"{where}: " + ("duplicate path" if key == prev
+                                                 else "lines are not sorted by path"))
+        prev = key
+        entries.append(entry)
+    _check_tree(entries, source)
+    return Manifest(entries)
+
+
+def _check_tree(entries: list[Entry], source: str) -> None:
+    """A path cannot be both a file and a directory (entries sorted bytewise)."""
+    keys = [path_key(e.path) for e in entries]
+    files = set(keys)
+    for key in keys:
+        parts = key.split(b"/")
+        for i in range(1, len(parts)):
+            if b"/".join(parts[:i]) in files:
+                raise ManifestError(f"{source}: '{os.fsdecode(b'/'.join(parts[:i]))}' "
+                                    f"is both a file and a directory")
+
+
+# ---------------------------------------------------------------- diff
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What turns `old` into `new`: each list sorted by path."""
+
+    added: tuple[Entry, ...]
+    removed: tuple[Entry, ...]
+    modified: tuple[tuple[Entry, Entry], ...]  # (old, new)
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or self.modified)
+
+    def renamed(self) -> tuple[tuple[Entry, Entry], ...]:
+        """Removed/added pairs with the same bytes (a rename or move), matched by hash."""
+        pool: dict[Sha256, list[Entry]] = {}
+        for e in self.removed:
+            pool.setdefault(e.oid, []).append(e)
+        pairs = []
+        for e in self.added:
+            if pool.get(e.oid):
+                pairs.append((pool[e.oid].pop(0), e))
+        return tuple(pairs)
+
+
+def diff(old: Mapping[str, Entry], new: Mapping[str, Entry]) -> Changes:
+    added, removed, modified = [], [], []
+    for path, e in new.items():
+        o = old.get(path)
+        if o is None:
+            added.append(e)
+        elif o.oid != e.oid or o.size != e.size:
+            modified.append((o, e))
+    for path, o in old.items():
+        if path not in new:
+            removed.append(o)
+    key = lambda e: path_key(e.path)  # noqa: E731
+    return Changes(tuple(sorted(added, key=key)), tuple(sorted(removed, key=key)),
+                   tuple(sorted(modified, key=lambda p: path_key(p[1].path))))
+
+
+def manifest_name(section_dir: str) -> str:
+    """`data` -> `data.eosvc`; `model/checkpoints` -> `model/checkpoints.eosvc`."""
+    return section_dir + SUFFIX

@@ -1,0 +1,100 @@
+"""Plans: what a checkout or a push would do, computed from data only (no I/O).
+
+`status` and `--dry-run` print a plan; the engine applies it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping
+
+from .hashing import Sha256
+from .manifest import Entry
+
+
+@dataclass
+class CheckoutPlan:
+    """Turn the workspace from `old` (what it was last materialised to) into `new`."""
+
+    write: list[Entry] = field(default_factory=list)      # absent or safely replaceable
+    delete: list[Entry] = field(default_factory=list)     # left `new`; workspace copy is old or in the store
+    keep: list[tuple[str, str]] = field(default_factory=list)  # (path, why): local work in the way
+    stash: list[Entry] = field(default_factory=list)      # local bytes to save in the store first (discard mode)
+
+    def needed(self) -> set[Sha256]:
+        return {e.oid for e in self.write}
+
+    def __bool__(self) -> bool:
+        return bool(self.write or self.delete or self.keep)
+
+
+def plan_checkout(
+    old: Mapping[str, Entry],
+    new: Mapping[str, Entry],
+    current: Mapping[str, Entry],
+    in_store: Callable[[Sha256], bool],
+    discard: bool = False,
+    only: Callable[[str], bool] | None = None,
+) -> CheckoutPlan:
+    """The no-data-loss rule (DESIGN.md §4).
+
+    A workspace file is replaced or deleted only if it is absent, equals the old
+    manifest's entry, or its bytes are already in the store. Otherwise it is kept and
+    reported; with `discard`, its bytes are stashed in the store first, then replaced.
+    """
+    plan = CheckoutPlan()
+
+    def safe(path: str, here: Entry) -> bool:
+        was = old.get(path)
+        return (was is not None and was.oid == here.oid) or in_store(here.oid)
+
+    for path, want in new.items():
+        if only is not None and not only(path):
+            continue
+        here = current.get(path)
+        if here is None:
+            plan.write.append(want)
+        elif here.oid == want.oid:
+            continue
+        elif safe(path, here):
+            plan.write.append(want)
+        elif discard:
+            plan.stash.append(here)
+            plan.write.append(want)
+        else:
+            plan.keep.append((path, "modified locally; not replaced"))
+    for path, was in old.items():
+        if path in new or (only is not None and not only(path)):
+            continue
+        here = current.get(path)
+        if here is None:
+            continue
+        if safe(path, here):
+            plan.delete.append(here)
+        elif discard:
+            plan.stash.append(here)
+            plan.delete.append(here)
+        else:
+            plan.keep.append((path, "modified locally; not deleted"))
+    return plan
+
+
+@dataclass(frozen=True)
+class Need:
+    """An object some commit needs, and where it lives."""
+
+    bucket: str
+    oid: Sha256
+    size: int
+    path: str  # one path that refers to it, for messages
+
+
+def collect_needs(manifests: Iterable[tuple[str, Iterable[Entry]]]) -> list[Need]:
+    """Unique (bucket, oid) pairs over (bucket, entries) groups, first path kept for messages."""
+    seen: dict[tuple[str, Sha256], Need] = {}
+    for bucket, entries in manifests:
+        for e in entries:
+            key = (bucket, e.oid)
+            if key not in seen:
+                seen[key] = Need(bucket, e.oid, e.size, e.path)
+    return list(seen.values())

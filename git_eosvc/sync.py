@@ -1,0 +1,646 @@
+"""The engine: add, status, checkout, fetch, push, pull, verify.
+
+Everything here composes the lower layers (repo, access, manifest, scan, cache, remote)
+and returns results; the CLI and hooks print them.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Sequence
+
+from . import access as access_mod
+from . import config as config_mod
+from . import ui
+from .access import AccessMap, Section
+from .errors import (CredentialsError, ManifestError, OperationError, TransferError,
+                     UsageError)
+from .hashing import Sha256
+from .manifest import EMPTY, Entry, Manifest, check_path, decode, diff, encode, path_key
+from .plan import CheckoutPlan, Need, collect_needs, plan_checkout
+from .repo import Repo
+
+if TYPE_CHECKING:
+    from .cache import Store
+    from .remote import Credentials, Remote
+    from .scan import StatCache
+
+
+class Workspace:
+    """One work tree with its access map, settings, local store and stat cache."""
+
+    def __init__(self, repo: Repo, access: AccessMap, settings: config_mod.Settings) -> None:
+        self.repo = repo
+        self.access = access
+        self.settings = settings
+        self._stat_cache: StatCache | None = None
+
+    @classmethod
+    def open(cls, start: Path | None = None, check_lock: bool = True) -> "Workspace":
+        repo = Repo.discover(start)
+        access = access_mod.load(repo.workdir)
+        if check_lock:
+            access_mod.check_lock(repo.workdir, access)
+        return cls(repo, access, load_settings(repo))
+
+    @property
+    def workdir(self) -> Path:
+        return self.repo.workdir
+
+    @cached_property
+    def store(self) -> "Store":
+        from .cache import Store
+
+        return Store(self.settings.cache_dir or self.repo.state_dir / "objects")
+
+    @property
+    def stat_cache(self) -> "StatCache":
+        if self._stat_cache is None:
+            from .scan import StatCache
+
+            self.repo.state_dir.mkdir(parents=True, exist_ok=True)
+            self._stat_cache = StatCache(self.repo.state_dir / "stat.db")
+        return self._stat_cache
+
+    def close(self) -> None:
+        if self._stat_cache is not None:
+            self._stat_cache.close()
+            self._stat_cache = None
+
+    def __enter__(self) -> "Workspace":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @cached_property
+    def credentials(self) -> "Credentials | None":
+        from .remote import credentials_from_env
+
+        return credentials_from_env()
+
+    def remote(self) -> "Remote":
+        from .progress import Progress  # noqa: F401 - the remote reports progress itself
+        from .remote import Remote
+
+        return Remote(self.settings, self.credentials)
+
+    def bucket(self, section: Section) -> str:
+        return self.settings.bucket(section.public)
+
+    # -------------------------------------------------------------- paths
+
+    def targets(self, paths: Sequence[str]) -> list[tuple[Section, list[str] | None]]:
+        """Sections to work on, each with the repo-relative paths inside it (None: all)."""
+        if not paths:
+            return [(s, None) for s in self.access.sections]
+        chosen: dict[str, tuple[Section, list[str] | None]] = {}
+        for raw in paths:
+            rel = self.relpath(raw)
+            section = self.access.section_of(rel)
+            if section is None:
+                roots = ", ".join(s.path + "/" for s in self.access.sections)
+                raise UsageError(f"Unsupported path '{raw}'. Allowed roots: {roots}")
+            sub = None if rel == section.path else rel
+            if sub is not None:
+                check_path(sub, section.path)
+            prev = chosen.get(section.path)
+            if prev is None:
+                chosen[section.path] = (section, None if sub is None else [sub])
+            elif prev[1] is not None:
+                chosen[section.path] = (section, None if sub is None else prev[1] + [sub])
+        return list(chosen.values())
+
+    def relpath(self, raw: str) -> str:
+        """A user-typed path as a clean repo-relative posix path; refuse anything outside."""
+        if not raw or "\0" in raw:
+            raise UsageError(f"Unsupported path {raw!r}")
+        p = Path(raw)
+        if any(part == ".." for part in p.parts):
+            raise UsageError(f"Unsupported path '{raw}': '..' is not allowed")
+        absolute = p if p.is_absolute() else Path(os.getcwd()) / p
+        norm = Path(os.path.normpath(absolute))
+        try:
+            rel = norm.relative_to(self.workdir)
+        except ValueError:
+            raise UsageError(f"Unsupported path '{raw}': outside the repository {self.workdir}") from None
+        text = rel.as_posix()
+        if text in ("", "."):
+            raise UsageError(f"Unsupported path '{raw}': name a section or a path inside one")
+        if any(part.lower() == ".git" for part in rel.parts):
+            raise UsageError(f"Unsupported path '{raw}': '.git' is not allowed")
+        return text
+
+    # -------------------------------------------------------------- manifests
+
+    def working_manifest(self, section: Section) -> Manifest:
+        return self.repo.working_manifest(section.manifest, section.path)
+
+    def head_manifest(self, section: Section, rev: str | None = None) -> Manifest:
+        return self.repo.manifest_at(rev or self.repo.head(), section.manifest, section.path)
+
+    def _record_path(self, section: Section) -> Path:
+        return self.repo.git_dir / "eosvc" / "materialised" / section.manifest.replace("/", "%2F")
+
+    def materialised(self, section: Section) -> Manifest:
+        """What this work tree was last materialised to (the 'old' side of a checkout)."""
+        path = self._record_path(section)
+        try:
+            return decode(path.read_bytes(), str(path), section.path)
+        except FileNotFoundError:
+            return EMPTY
+        except ManifestError:
+            return EMPTY  # a damaged record only costs safety checks against the store
+
+    def record_materialised(self, section: Section, manifest: Manifest) -> None:
+        write_atomic(self._record_path(section), encode(manifest))
+
+    def write_manifest(self, section: Section, manifest: Manifest) -> bool:
+        """Write the section's manifest if its bytes change; return whether they did."""
+        path = self.workdir / section.manifest
+        data = encode(manifest)
+        try:
+            if path.read_bytes() == data:
+                return False
+        except FileNotFoundError:
+            pass
+        write_atomic(path, data)
+        return True
+
+    def scan(self, section: Section, paths: Sequence[str] | None = None) -> dict[str, Entry]:
+        from .scan import scan
+
+        result = scan(self.workdir, section.path, self.stat_cache, jobs=self.settings.jobs, paths=paths)
+        for path, why in result.skipped:
+            ui.warn(f"{path}: {why}")
+        return result.files
+
+
+def load_settings(repo: Repo) -> config_mod.Settings:
+    return config_mod.resolve(
+        os.environ,
+        repo.config_values(),
+        config_mod.read_config_file(repo.workdir / config_mod.CONFIG_FILE),
+        repo.default_name(),
+    )
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+# ================================================================== add
+
+
+@dataclass
+class AddResult:
+    changed: list[str] = field(default_factory=list)  # manifests rewritten
+    files: int = 0
+    stored: int = 0
+
+
+def add(ws: Workspace, paths: Sequence[str] = ()) -> AddResult:
+    """Hash the sections (or paths), store the bytes locally, rewrite and stage the manifests."""
+    result = AddResult()
+    staged: list[str] = []
+    for section, sub in ws.targets(paths):
+        manifest_file = ws.workdir / section.manifest
+        if not (ws.workdir / section.path).exists() and not manifest_file.exists():
+            if sub is not None:
+                raise UsageError(f"'{sub}' does not exist")
+            continue
+        old = ws.working_manifest(section)
+        found = ws.scan(section, sub)
+        if sub is None:
+            entries = dict(found)
+        else:
+            entries = {p: e for p, e in old.items() if not _under_any(p, sub)}
+            entries.update(found)
+        new = Manifest(entries.values())
+        result.stored += store_files(ws, [e for e in new.values() if e.path in found])
+        result.files += len(new)
+        if ws.write_manifest(section, new):
+            result.changed.append(section.manifest)
+        ws.record_materialised(section, new)
+        staged.append(section.manifest)
+    if staged:
+        ws.repo.run("add", "--", *staged)
+    return result
+
+
+def _under_any(path: str, prefixes: Sequence[str]) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in prefixes)
+
+
+def store_files(ws: Workspace, entries: Sequence[Entry]) -> int:
+    """Copy workspace files into the local store (what push uploads from). Returns how many."""
+    store = ws.store
+    todo = [e for e in entries if not store.has(e.oid)]
+    seen: set[Sha256] = set()
+    unique = [e for e in todo if not (e.oid in seen or seen.add(e.oid))]  # type: ignore[func-returns-value]
+    if not unique:
+        return 0
+    with ThreadPoolExecutor(max_workers=min(8, ws.settings.jobs)) as pool:
+        list(pool.map(lambda e: store.add_file(ws.workdir / e.path, e.oid), unique))
+    return len(unique)
+
+
+# ================================================================== status
+
+
+@dataclass
+class SectionStatus:
+    section: Section
+    recorded: object  # manifest.Changes: working manifest vs HEAD (to be committed)
+    unrecorded: object  # manifest.Changes: workspace vs working manifest (run add)
+    not_uploaded: list[Entry] = field(default_factory=list)
+
+
+def status(ws: Workspace, remote: bool = False) -> list[SectionStatus]:
+    out: list[SectionStatus] = []
+    head = ws.repo.head()
+    for section in ws.access.sections:
+        working = ws.working_manifest(section)
+        committed = ws.head_manifest(section, head) if head else EMPTY
+        present = (ws.workdir / section.path).is_dir()
+        current = ws.scan(section) if present else {}
+        if not present and not working and not committed:
+            continue
+        out.append(SectionStatus(section, diff(committed, working), diff(working, current)))
+    if remote:
+        needs = [(s, e) for st in out for s in [st.section] for e in ws.working_manifest(s).values()]
+        by_bucket: dict[str, list[tuple[Section, Entry]]] = {}
+        for s, e in needs:
+            by_bucket.setdefault(ws.bucket(s), []).append((s, e))
+        r = ws.remote()
+        for bucket, items in by_bucket.items():
+            missing = r.missing(bucket, {e.oid for _, e in items})
+            for s, e in items:
+                if e.oid in missing:
+                    next(st for st in out if st.section == s).not_uploaded.append(e)
+    return out
+
+
+# ================================================================== fetch / download
+
+
+@dataclass
+class FetchResult:
+    downloaded: int = 0
+    skipped_sections: list[str] = field(default_factory=list)  # private sections, no credentials
+    failed: dict[Sha256, str] = field(default_factory=dict)
+    paths: dict[Sha256, str] = field(default_factory=dict)
+
+
+def download(ws: Workspace, wanted: Iterable[tuple[Section, Entry]]) -> FetchResult:
+    """Bring objects into the local store; private sections without credentials are skipped."""
+    from .remote import Download
+
+    result = FetchResult()
+    items: dict[tuple[str, Sha256], Download] = {}
+    have_credentials = ws.credentials is not None
+    for section, entry in wanted:
+        if ws.store.has(entry.oid):
+            continue
+        if not section.public and not have_credentials:
+            if section.path not in result.skipped_sections:
+                result.skipped_sections.append(section.path)
+            continue
+        bucket = ws.bucket(section)
+        result.paths.setdefault(entry.oid, entry.path)
+        items.setdefault((bucket, entry.oid), Download(bucket, entry.oid, entry.size))
+    if items:
+        report = ws.remote().download(list(items.values()), ws.store)
+        result.downloaded = len(report.done)
+        result.failed.update(report.failed)
+    return result
+
+
+def fetch(ws: Workspace, revs: Sequence[str] = ()) -> FetchResult:
+    commits = [ws.repo.resolve(r) for r in revs] or [_require_head(ws)]
+    wanted = [(s, e) for c in commits for s in ws.access.sections
+              for e in ws.head_manifest(s, c).values()]
+    result = download(ws, wanted)
+    _report_fetch(result)
+    return result
+
+
+def _require_head(ws: Workspace) -> str:
+    head = ws.repo.head()
+    if head is None:
+        raise UsageError("this branch has no commits yet")
+    return head
+
+
+def _report_fetch(result: FetchResult) -> None:
+    for path in result.skipped_sections:
+        ui.warn(f"skipped private section {path}/: no credentials "
+                "(set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY to download it)")
+    for oid, why in sorted(result.failed.items()):
+        ui.error(f"{result.paths.get(oid, oid)}: {why}")
+
+
+# ================================================================== checkout
+
+
+@dataclass
+class CheckoutResult:
+    written: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    kept: list[tuple[str, str]] = field(default_factory=list)
+    stashed: list[tuple[str, Sha256]] = field(default_factory=list)
+    skipped_sections: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def checkout(ws: Workspace, paths: Sequence[str] = (), discard: bool = False,
+             full: bool = True, dry_run: bool = False) -> CheckoutResult:
+    """Materialise the working manifests into the workspace without losing local work.
+
+    `full` re-checks every file of the section (the explicit command); hooks pass
+    full=False and only touch entries that changed since the last materialisation.
+    """
+    plans: list[tuple[Section, Manifest, CheckoutPlan]] = []
+    for section, sub in ws.targets(paths):
+        new = ws.working_manifest(section)
+        old = ws.materialised(section)
+        if sub is not None:
+            for p in sub:
+                check_path(p, section.path)
+        only = (lambda p, sub=sub: _under_any(p, sub)) if sub is not None else None
+        if full or sub is not None:
+            present = (ws.workdir / section.path).is_dir()
+            current = ws.scan(section, sub) if present else {}
+        else:
+            changes = diff(old, new)
+            touched = [e.path for e in changes.added + changes.removed] + [n.path for _, n in changes.modified]
+            if not touched:
+                continue
+            current = ws.scan(section, _existing(ws, touched)) if (ws.workdir / section.path).is_dir() else {}
+        plan = plan_checkout(old, new, current, ws.store.has, discard=discard, only=only)
+        plans.append((section, new, plan))
+
+    result = CheckoutResult()
+    if dry_run:
+        for section, _, plan in plans:
+            result.written += [e.path for e in plan.write]
+            result.deleted += [e.path for e in plan.delete]
+            result.kept += plan.keep
+        return result
+
+    fetched = download(ws, [(s, e) for s, _, p in plans for e in p.write])
+    _report_fetch(fetched)
+    result.skipped_sections = fetched.skipped_sections
+    from .cache import safe_dest
+
+    for section, new, plan in plans:
+        for entry in plan.stash:
+            ws.store.add_file(ws.workdir / entry.path, entry.oid)
+            result.stashed.append((entry.path, entry.oid))
+        for entry in plan.delete:
+            dest = safe_dest(ws.workdir, entry.path)
+            try:
+                dest.unlink()
+            except FileNotFoundError:
+                pass
+            _prune_empty_dirs(ws.workdir / section.path, dest.parent)
+            result.deleted.append(entry.path)
+        written: list[str] = []
+        for entry in plan.write:
+            if not ws.store.has(entry.oid):
+                if section.path not in result.skipped_sections:
+                    result.failed.append(entry.path)
+                continue
+            ws.store.materialise(entry.oid, safe_dest(ws.workdir, entry.path), ws.settings.link_type)
+            written.append(entry.path)
+        result.written += written
+        result.kept += plan.keep
+        if section.path not in result.skipped_sections:
+            ws.record_materialised(section, new)
+    return result
+
+
+def _existing(ws: Workspace, paths: list[str]) -> list[str]:
+    return [p for p in paths if os.path.lexists(ws.workdir / p)]
+
+
+def _prune_empty_dirs(root: Path, start: Path) -> None:
+    """Remove directories left empty by deletions, up to (not including) the section root."""
+    d = start
+    while d != root and root in d.parents:
+        try:
+            d.rmdir()
+        except OSError:
+            return
+        d = d.parent
+
+
+def report_checkout(result: CheckoutResult) -> None:
+    for path, why in result.kept:
+        ui.warn(f"kept {path}: {why} (record it with `git eosvc add`, "
+                f"or replace it with `git eosvc pull -y` / `git eosvc checkout --force`)")
+    for path, oid in result.stashed:
+        ui.info(f"saved your version of {path} in the local store as {oid}")
+    for path in result.failed:
+        ui.error(f"could not materialise {path}: its object is not in the local store")
+
+
+# ================================================================== push
+
+
+def needs_for(ws: Workspace, commits: Iterable[str]) -> list[Need]:
+    """Every (bucket, object) the commits' manifests reference; manifests read once per blob."""
+    seen_blobs: set[str] = set()
+    groups: list[tuple[str, Iterable[Entry]]] = []
+    git = ws.repo.git
+    for commit_id in commits:
+        tree = git[commit_id].tree
+        for section in ws.access.sections:
+            try:
+                blob_id = str(tree[section.manifest].id)
+            except KeyError:
+                continue
+            if blob_id in seen_blobs:
+                continue
+            seen_blobs.add(blob_id)
+            manifest = decode(git[blob_id].data, f"{commit_id[:10]}:{section.manifest}", section.path)
+            groups.append((ws.bucket(section), manifest.values()))
+    return collect_needs(groups)
+
+
+@dataclass
+class UploadResult:
+    needed: int = 0
+    uploaded: int = 0
+    bytes: int = 0
+
+
+def upload_for(ws: Workspace, commits: Sequence[str], dry_run: bool = False) -> UploadResult:
+    """Upload what S3 lacks of every object the commits reference. Raises on any failure."""
+    from .remote import Upload
+
+    needs = needs_for(ws, commits)
+    result = UploadResult(needed=len(needs))
+    if not needs:
+        return result
+    remote = ws.remote()
+    missing: list[Need] = []
+    by_bucket: dict[str, list[Need]] = {}
+    for n in needs:
+        by_bucket.setdefault(n.bucket, []).append(n)
+    for bucket, group in by_bucket.items():
+        absent = remote.missing(bucket, [n.oid for n in group])
+        missing += [n for n in group if n.oid in absent]
+    if not missing:
+        return result
+    lost = [n for n in missing if not ws.store.has(n.oid)]
+    if lost:
+        listed = "\n".join(f"  {n.path} ({n.oid.short})" for n in lost[:10])
+        more = f"\n  … and {len(lost) - 10} more" if len(lost) > 10 else ""
+        raise OperationError(
+            f"{len(lost)} object(s) the pushed commits need are neither in the local store nor on S3:\n"
+            f"{listed}{more}",
+            hint="run `git eosvc add` in the clone that has these files, commit, and push from there")
+    if dry_run:
+        result.uploaded = len(missing)
+        result.bytes = sum(n.size for n in missing)
+        return result
+    if ws.credentials is None:
+        raise CredentialsError(
+            f"{len(missing)} object(s) must be uploaded and no credentials are set",
+            hint="export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (credentials are read from "
+                 "the environment only)")
+    report = remote.upload([Upload(n.bucket, n.oid, n.size, ws.store.object_path(n.oid)) for n in missing])
+    if report.failed:
+        paths = {n.oid: n.path for n in missing}
+        lines = "\n".join(f"  {paths.get(o, o)}: {why}" for o, why in list(report.failed.items())[:10])
+        raise TransferError(f"{len(report.failed)} upload(s) failed:\n{lines}",
+                            hint="nothing was pushed to git; fix the cause and run the push again")
+    result.uploaded = len(report.done)
+    result.bytes = sum(n.size for n in missing if n.oid in report.done)
+    return result
+
+
+def upstream(ws: Workspace) -> tuple[str, str]:
+    """(remote name, remote branch) the current branch pushes to."""
+    try:
+        branch = ws.repo.git.head.shorthand if not ws.repo.git.head_is_detached else None
+    except Exception:  # noqa: BLE001 - unborn HEAD
+        branch = None
+    if not branch:
+        raise UsageError("HEAD is not on a branch", hint="switch to a branch before pushing")
+    cfg = ws.repo.git.config
+    remote = _cfg(cfg, f"branch.{branch}.pushremote") or _cfg(cfg, "remote.pushdefault") \
+        or _cfg(cfg, f"branch.{branch}.remote") or "origin"
+    merge = _cfg(cfg, f"branch.{branch}.merge")
+    target = merge.removeprefix("refs/heads/") if merge else branch
+    return remote, target
+
+
+def _cfg(cfg: object, key: str) -> str | None:
+    try:
+        return cfg[key]  # type: ignore[index]
+    except KeyError:
+        return None
+
+
+def push(ws: Workspace, dry_run: bool = False) -> UploadResult:
+    """EOSVC's push: refuse a dirty tree, upload what the new commits need, then `git push`."""
+    dirty = ws.repo.is_dirty()
+    if dirty:
+        shown = "\n".join(f"  {line}" for line in dirty[:10])
+        raise UsageError(f"the work tree has uncommitted changes:\n{shown}",
+                         hint="commit them (data: `git eosvc add` then `git commit`) or stash them, then push")
+    unrecorded = [st for st in status(ws) if st.unrecorded]  # type: ignore[truthy-function]
+    if unrecorded:
+        names = ", ".join(st.section.path + "/" for st in unrecorded)
+        raise UsageError(f"artifacts changed in {names} but were not recorded",
+                         hint="run `git eosvc add` and commit, then push")
+    head = _require_head(ws)
+    remote_name, branch = upstream(ws)
+    exclude = [str(r.target) for r in ws.repo.git.references.iterator()
+               if r.name.startswith(f"refs/remotes/{remote_name}/")]
+    commits = ws.repo.commits([head], exclude)
+    result = upload_for(ws, commits, dry_run=dry_run)
+    if dry_run:
+        return result
+    if result.uploaded:
+        ui.info(f"uploaded {result.uploaded} object(s), {ui.human_size(result.bytes)}")
+    args = ["push"]
+    if _cfg(ws.repo.git.config, f"branch.{ws.repo.git.head.shorthand}.remote") is None:
+        args.append("--set-upstream")
+    proc = ws.repo.run(*args, remote_name, f"HEAD:refs/heads/{branch}", check=False, capture=False)
+    if proc.returncode != 0:
+        raise OperationError("git push failed (the objects are uploaded; run the push again)")
+    return result
+
+
+# ================================================================== pull
+
+
+def pull(ws: Workspace, yes: bool = False) -> CheckoutResult:
+    """`git pull --rebase`, then materialise; never discards bytes that are not saved."""
+    proc = ws.repo.run("pull", "--rebase", check=False, capture=False)
+    if proc.returncode != 0:
+        raise OperationError("git pull --rebase failed; see git's message above")
+    result = checkout(ws, discard=yes)
+    if result.kept and not yes and ui.is_interactive():
+        names = ", ".join(p for p, _ in result.kept[:5])
+        if ui.confirm(f"replace {len(result.kept)} locally modified file(s) ({names}) with the pulled "
+                      "version? Your bytes are saved in the local store first"):
+            extra = checkout(ws, paths=[p for p, _ in result.kept], discard=True)
+            result.kept = extra.kept
+            result.written += extra.written
+            result.deleted += extra.deleted
+            result.stashed += extra.stashed
+    return result
+
+
+# ================================================================== verify
+
+
+@dataclass
+class VerifyResult:
+    checked: int = 0
+    corrupt: list[Sha256] = field(default_factory=list)
+    not_on_remote: list[Need] = field(default_factory=list)
+
+
+def verify(ws: Workspace, remote: bool = True) -> VerifyResult:
+    head = _require_head(ws)
+    needs = needs_for(ws, [head])
+    local = [n.oid for n in needs if ws.store.has(n.oid)]
+    result = VerifyResult(checked=len(set(local)))
+    result.corrupt = ws.store.verify(sorted(set(local)), jobs=ws.settings.jobs)
+    if remote and needs:
+        r = ws.remote()
+        by_bucket: dict[str, list[Need]] = {}
+        for n in needs:
+            if n.bucket == ws.settings.private_bucket and ws.credentials is None:
+                continue
+            by_bucket.setdefault(n.bucket, []).append(n)
+        for bucket, group in by_bucket.items():
+            absent = r.missing(bucket, [n.oid for n in group])
+            result.not_on_remote += [n for n in group if n.oid in absent]
+    return result
+
+
+def sections_with_data(ws: Workspace) -> list[Section]:
+    return [s for s in ws.access.sections
+            if (ws.workdir / s.manifest).exists() or (ws.workdir / s.path).exists()]
+
+
+def sort_paths(paths: Iterable[str]) -> list[str]:
+    return sorted(paths, key=path_key)
