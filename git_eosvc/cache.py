@@ -1,0 +1,374 @@
+"""The local content-addressed store: objects at <root>/sha256/ab/cd/<hash>, read-only.
+
+Every write goes through a temporary file on the same filesystem and one `os.replace`, so
+an object (or a workspace file written by `materialise`) is either absent or complete,
+never partial. Objects are only ever adopted after their sha256 has been checked.
+
+Only the standard library is imported at module level: this runs inside git hooks.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import time
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from .errors import IntegrityError, ManifestError, OperationError, UsageError
+from .hashing import CHUNK, Sha256, hash_file, is_sha256
+from .manifest import path_problem
+
+LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
+# Temporary files `materialise` leaves in the workspace if it is killed mid-write start
+# with this; `scan` skips them so they never end up in a manifest.
+WORKSPACE_TMP_PREFIX = ".eosvc-tmp-"
+_FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
+# errnos meaning "this filesystem (pair) cannot clone or offload the copy": fall back.
+_NO_CLONE = {errno.EOPNOTSUPP, errno.ENOTTY, errno.ENOSYS, errno.EINVAL, errno.EXDEV,
+             errno.EPERM, errno.EBADF}
+_NO_OFFLOAD = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EPERM,
+               errno.EBADF, errno.ENOTSUP}
+
+
+def _token() -> str:
+    return f"{os.getpid()}-{os.urandom(6).hex()}"
+
+
+def _unlink_quiet(path: Path | str) -> None:
+    """Best-effort cleanup: must never mask the error that made it necessary."""
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _copy_fd(src: int, dst: int) -> None:
+    """Copy src to dst from their current offsets: copy_file_range (in-kernel, and a
+    reflink on filesystems that offload it), else sendfile, else read/write."""
+    if hasattr(os, "copy_file_range"):
+        try:
+            while os.copy_file_range(src, dst, 1 << 30):
+                pass
+            return
+        except OSError as exc:
+            if exc.errno not in _NO_OFFLOAD:
+                raise
+    if hasattr(os, "sendfile"):
+        try:
+            while os.sendfile(dst, src, None, 1 << 30):
+                pass
+            return
+        except OSError as exc:
+            if exc.errno not in _NO_OFFLOAD:
+                raise
+    while True:
+        buf = os.read(src, CHUNK)
+        if not buf:
+            return
+        view = memoryview(buf)
+        while view:
+            view = view[os.write(dst, view):]
+
+
+def safe_dest(workdir: Path, relpath: str, known_dirs: set[str] | None = None) -> Path:
+    """workdir/relpath, after checking that writing there cannot leave workdir.
+
+    Refused (ManifestError, exit 2, nothing written): a path that is empty, absolute, has
+    `.`/`..`/`.git` components, or whose parent directories below workdir include a
+    symlink. An existing non-directory where a directory is needed, or a directory where
+    the file goes, is a conflict with local state (OperationError).
+
+    The final component may be an existing regular file or a symlink: git-eosvc replaces
+    it with `os.replace` and deletes with `os.unlink`, both of which act on the link itself
+    and never on its target, so a final symlink cannot redirect a write. Missing parent
+    directories are fine (they will be created as real directories).
+    `known_dirs`, if given, memoises parents already verified (saves lstat calls over
+    thousands of files); the caller must discard it once the workspace may have changed.
+    """
+    problem = path_problem(relpath)
+    if problem:
+        raise ManifestError(f"refusing to write {relpath!r}: path {problem}",
+                            hint="the manifest may have been tampered with")
+    parts = relpath.split("/")
+    cur = os.fspath(workdir)
+    for i, part in enumerate(parts[:-1]):
+        cur = os.path.join(cur, part)
+        rel = "/".join(parts[: i + 1])
+        if known_dirs is not None and rel in known_dirs:
+            continue
+        try:
+            st = os.lstat(cur)
+        except FileNotFoundError:
+            break  # nothing below exists: makedirs will create real directories
+        if stat.S_ISLNK(st.st_mode):
+            raise ManifestError(f"refusing to write {relpath!r}: {rel!r} is a symlink",
+                                hint="git-eosvc never writes through a symlinked directory")
+        if not stat.S_ISDIR(st.st_mode):
+            raise OperationError(f"cannot write {relpath!r}: {rel!r} is not a directory",
+                                 hint=f"move or delete {rel!r}, then run `git eosvc checkout`")
+        if known_dirs is not None:
+            known_dirs.add(rel)
+    dest = os.path.join(os.fspath(workdir), *parts)
+    try:
+        st = os.lstat(dest)
+    except FileNotFoundError:
+        pass
+    else:
+        if stat.S_ISDIR(st.st_mode):
+            raise OperationError(f"cannot write {relpath!r}: it is a directory",
+                                 hint=f"move or delete {relpath!r}, then run `git eosvc checkout`")
+    return Path(dest)
+
+
+class Store:
+    """A content-addressed object store rooted at `root` (dvc-data style)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.objects = self.root / "sha256"
+        self.tmp = self.root / "tmp"
+        # None: not tried yet; False: FICLONE unsupported here, go straight to copying.
+        self._reflink_ok: bool | None = None
+
+    # ------------------------------------------------------------ lookup
+
+    def object_path(self, oid: Sha256) -> Path:
+        return self.root / oid.shard()
+
+    def has(self, oid: Sha256) -> bool:
+        return os.path.isfile(self.root / oid.shard())
+
+    def iter_oids(self) -> Iterator[Sha256]:
+        """Every object in the store (names that are not a valid sha256 are ignored)."""
+        for top in _subdirs(self.objects):
+            for sub in _subdirs(top.path):
+                try:
+                    it = os.scandir(sub.path)
+                except OSError:
+                    continue
+                with it:
+                    for e in it:
+                        # A name filed under the wrong shard is not an object we wrote.
+                        if (is_sha256(e.name) and e.name[0:2] == top.name
+                                and e.name[2:4] == sub.name and e.is_file(follow_symlinks=False)):
+                            yield Sha256(e.name)
+
+    # ------------------------------------------------------------ writing objects
+
+    def tmp_path(self) -> Path:
+        """A fresh, unique path inside root/tmp (not created); same filesystem as objects."""
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        return self.tmp / f"{_token()}.tmp"
+
+    def adopt(self, tmp: Path, oid: Sha256, actual: Sha256 | None = None) -> Path:
+        """Move a finished temp file into the store as `oid`, after checking its bytes.
+
+        `actual` is the sha256 the caller computed while writing tmp (e.g. while
+        downloading); without it, tmp is hashed here. On mismatch tmp is deleted and
+        IntegrityError raised: a wrong object never lands in the store.
+        """
+        try:
+            if actual is None:
+                actual, _ = hash_file(tmp)
+            if actual != oid:
+                raise IntegrityError(
+                    f"sha256 mismatch: expected {oid}, got {actual}",
+                    hint="the bytes were corrupted in transit or changed while being read; nothing was stored")
+            dest = self.object_path(oid)
+            if os.path.isfile(dest):
+                return dest  # already present (content-addressed: same bytes); tmp removed below
+            # fsync before the rename: after a crash the name must not point at missing data.
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+                os.fchmod(fd, 0o444)  # objects are immutable; also guards hardlinked workspaces
+            finally:
+                os.close(fd)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, dest)
+            return dest
+        finally:
+            _unlink_quiet(tmp)
+
+    def add_file(self, src: Path, oid: Sha256 | None = None) -> Sha256:
+        """Copy a workspace file into the store (reflink where possible) and return its oid.
+
+        `oid` is what the caller hashed earlier; the stored copy is re-hashed and must
+        match, since the file may have changed in between. No-op if `oid` is present.
+        """
+        if oid is not None and self.has(oid):
+            return oid
+        tmp = self.tmp_path()
+        try:
+            # O_NOFOLLOW: never store what a symlink (swapped in after the scan) points to.
+            sfd = os.open(src, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+        except OSError as exc:
+            raise OperationError(f"cannot read {os.fspath(src)!r}: {exc.strerror}") from None
+        try:
+            if not stat.S_ISREG(os.fstat(sfd).st_mode):
+                raise OperationError(f"cannot store {os.fspath(src)!r}: not a regular file")
+            dfd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+            try:
+                self._clone_or_copy(sfd, dfd)
+            except BaseException:
+                os.close(dfd)
+                _unlink_quiet(tmp)
+                raise
+            os.close(dfd)
+        finally:
+            os.close(sfd)
+        try:
+            actual, _ = hash_file(tmp)
+        except BaseException:
+            _unlink_quiet(tmp)
+            raise
+        if oid is None:
+            oid = actual
+        elif actual != oid:
+            _unlink_quiet(tmp)
+            raise IntegrityError(
+                f"{os.fspath(src)!r} changed since it was hashed (expected {oid.short}, now {actual.short})",
+                hint="re-run `git eosvc add`")
+        self.adopt(tmp, oid, actual)
+        return oid
+
+    def prune_tmp(self, older_than: float = 24 * 3600) -> int:
+        """Delete temp files left by killed processes; returns how many were removed."""
+        removed = 0
+        cutoff = time.time() - older_than
+        try:
+            it = os.scandir(self.tmp)
+        except OSError:
+            return 0
+        with it:
+            for e in it:
+                try:
+                    if e.stat(follow_symlinks=False).st_mtime < cutoff:
+                        os.unlink(e.path)
+                        removed += 1
+                except OSError:
+                    pass
+        return removed
+
+    # ------------------------------------------------------------ workspace
+
+    def materialise(self, oid: Sha256, dest: Path, link_type: str = "reflink",
+                    *, workdir: Path | None = None) -> None:
+        """Write the object's bytes at dest atomically (temp file beside it + os.replace).
+
+        link_type: "reflink" (clone, else copy), "copy": a normal writable file
+        (0o666 & ~umask, as git writes); "hardlink": shares the read-only object inode;
+        "symlink": a link to the object (both opt-in; hardlink falls back to copy across
+        filesystems). With `workdir`, dest is first checked with `safe_dest`.
+        """
+        if link_type not in LINK_TYPES:
+            raise UsageError(f"unknown link type {link_type!r}", hint=f"use one of {', '.join(LINK_TYPES)}")
+        src = self.object_path(oid)
+        if workdir is not None:
+            try:
+                rel = Path(os.path.abspath(dest)).relative_to(os.path.abspath(workdir)).as_posix()
+            except ValueError:
+                raise UsageError(f"refusing to write {os.fspath(dest)!r}: outside {os.fspath(workdir)!r}") from None
+            dest = safe_dest(Path(workdir), rel)
+        dest = Path(dest)
+        try:
+            sst = os.stat(src)
+        except FileNotFoundError:
+            raise OperationError(f"object {oid.short} for {os.fspath(dest)!r} is not in the local cache",
+                                 hint="run `git eosvc fetch` (or `git eosvc checkout`)") from None
+        tmp = dest.parent / f"{WORKSPACE_TMP_PREFIX}{_token()}"
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if link_type == "hardlink":
+                try:
+                    dst = os.lstat(dest)
+                    if (dst.st_ino, dst.st_dev) == (sst.st_ino, sst.st_dev):
+                        return  # already this object: rename(2) of two links to one inode is a no-op
+                except FileNotFoundError:
+                    pass
+                try:
+                    os.link(src, tmp)
+                except OSError as exc:
+                    if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
+                        raise
+                    self._write_copy(src, tmp, reflink=True)  # cannot link here: a copy is safe
+            elif link_type == "symlink":
+                os.symlink(os.path.abspath(src), tmp)
+            else:
+                self._write_copy(src, tmp, reflink=link_type == "reflink")
+            os.replace(tmp, dest)
+        except OSError as exc:
+            raise OperationError(f"cannot write {os.fspath(dest)!r}: {exc.strerror or exc}") from None
+        finally:
+            _unlink_quiet(tmp)
+
+    def _write_copy(self, src: Path, tmp: Path, reflink: bool) -> None:
+        sfd = os.open(src, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        try:
+            # 0o666 & ~umask: a normal writable workspace file, as git creates them.
+            dfd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+            try:
+                if reflink:
+                    self._clone_or_copy(sfd, dfd)
+                else:
+                    _copy_fd(sfd, dfd)
+            finally:
+                os.close(dfd)
+        finally:
+            os.close(sfd)
+
+    def _clone_or_copy(self, sfd: int, dfd: int) -> None:
+        """FICLONE (shares extents, O(1)) where the filesystem has it, else a fast copy.
+        The "unsupported" answer is remembered so a big checkout tries it once."""
+        if self._reflink_ok is not False:
+            try:
+                import fcntl
+
+                fcntl.ioctl(dfd, _FICLONE, sfd)
+                self._reflink_ok = True
+                return
+            except (ImportError, OSError) as exc:
+                if isinstance(exc, OSError) and exc.errno not in _NO_CLONE:
+                    raise
+                self._reflink_ok = False
+        _copy_fd(sfd, dfd)
+
+    # ------------------------------------------------------------ integrity
+
+    def verify(self, oids: Iterable[Sha256] | None = None, jobs: int = 4) -> list[Sha256]:
+        """Re-hash objects (all, or `oids`; absent ones are skipped) and return the corrupt
+        ones, which are deleted so the next fetch downloads them again."""
+        todo = list(self.iter_oids() if oids is None else oids)
+
+        def check(oid: Sha256) -> Sha256 | None:
+            path = self.object_path(oid)
+            try:
+                actual, _ = hash_file(path)
+            except FileNotFoundError:
+                return None
+            except OSError:
+                actual = None  # unreadable: as good as corrupt
+            if actual == oid:
+                return None
+            _unlink_quiet(path)
+            return oid
+
+        if len(todo) <= 1 or jobs <= 1:
+            results = [check(o) for o in todo]
+        else:
+            from concurrent.futures import ThreadPoolExecutor  # only when there is work
+
+            with ThreadPoolExecutor(max_workers=min(jobs, len(todo))) as pool:
+                results = list(pool.map(check, todo))
+        return [o for o in results if o is not None]
+
+
+def _subdirs(path: Path | str) -> list[os.DirEntry[str]]:
+    """Two-hex-digit shard directories under path."""
+    try:
+        with os.scandir(path) as it:
+            return [e for e in it if len(e.name) == 2 and e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return []
