@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
+import threading
 
 from .errors import ManifestError
 
@@ -40,20 +42,41 @@ def hash_bytes(data: bytes) -> Sha256:
     return Sha256(hashlib.sha256(data).hexdigest())
 
 
+_local = threading.local()
+
+
+def _buffer() -> bytearray:
+    """One reusable chunk buffer per thread: allocating 1 MiB per small file dominates otherwise."""
+    buf = getattr(_local, "buf", None)
+    if buf is None:
+        buf = _local.buf = bytearray(CHUNK)
+    return buf
+
+
 def hash_file(path: str | os.PathLike[str]) -> tuple[Sha256, int]:
-    """Hash a file in chunks; returns (digest, size in bytes)."""
-    h = hashlib.sha256()
-    size = 0
-    buf = bytearray(CHUNK)
-    view = memoryview(buf)
-    with open(path, "rb", buffering=0) as f:
+    """Hash a regular file in chunks; returns (digest, size in bytes).
+
+    Opened without following a final symlink and without blocking, so a name swapped for
+    a FIFO or a link between listing and hashing fails instead of hanging or escaping.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+                 | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"not a regular file: {os.fspath(path)!r}")
+        h = hashlib.sha256()
+        size = 0
+        buf = _buffer()
+        view = memoryview(buf)
         while True:
-            n = f.readinto(buf)
+            n = os.readv(fd, [buf])
             if not n:
                 break
             h.update(view[:n])
             size += n
-    return Sha256(h.hexdigest()), size
+        return Sha256(h.hexdigest()), size
+    finally:
+        os.close(fd)
 
 
 def is_sha256(value: str) -> bool:

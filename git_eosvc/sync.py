@@ -27,7 +27,7 @@ from .repo import Repo
 if TYPE_CHECKING:
     from .cache import Store
     from .remote import Credentials, Remote
-    from .scan import StatCache
+    from .scan import ScanResult, StatCache
 
 
 class Workspace:
@@ -172,12 +172,16 @@ class Workspace:
         return True
 
     def scan(self, section: Section, paths: Sequence[str] | None = None) -> dict[str, Entry]:
-        from .scan import scan
+        return self.scan_result(section, paths).files
+
+    def scan_result(self, section: Section, paths: Sequence[str] | None = None) -> "ScanResult":
+        from .scan import SKIP_TMP, scan
 
         result = scan(self.workdir, section.path, self.stat_cache, jobs=self.settings.jobs, paths=paths)
         for path, why in result.skipped:
-            ui.warn(f"{path}: {why}")
-        return result.files
+            if why != SKIP_TMP:
+                ui.warn(f"{path}: {why}")
+        return result
 
 
 def load_settings(repo: Repo) -> config_mod.Settings:
@@ -218,12 +222,17 @@ def add(ws: Workspace, paths: Sequence[str] = ()) -> AddResult:
                 raise UsageError(f"'{sub}' does not exist")
             continue
         old = ws.working_manifest(section)
-        found = ws.scan(section, sub)
+        scanned = ws.scan_result(section, sub)
+        found = scanned.files
         if sub is None:
             entries = dict(found)
         else:
             entries = {p: e for p, e in old.items() if not _under_any(p, sub)}
             entries.update(found)
+        for path, _why in scanned.skipped:
+            # a file that could not be read stably keeps its recorded version
+            if path in old and path not in found:
+                entries[path] = old[path]
         new = Manifest(entries.values())
         result.stored += store_files(ws, [e for e in new.values() if e.path in found])
         result.files += len(new)
