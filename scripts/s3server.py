@@ -23,7 +23,11 @@ def main() -> int:
     if not args.host.startswith("127.") and args.host not in ("localhost", "::1"):
         parser.error("this server is for loopback only")
 
+    import logging
+
     from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request log on the user's terminal
 
     server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
     server.start()

@@ -1,0 +1,241 @@
+#!/usr/bin/env python3
+"""Benchmark git-eosvc against a bare boto3 transfer on a loopback S3 (moto's server).
+
+Measures, each in the same run:
+  - first `git eosvc add` (hash + store) of N small files, a no-op `git eosvc status`
+    and a no-op pre-commit hook over them (targets: status < 0.4 s, pre-commit < 1 s);
+  - hashing a large file vs `sha256sum` (target: >= 80 % of its throughput);
+  - push and pull of N small files and of M large files vs bare boto3 with the same
+    concurrency (target: within 1.3x).
+
+`--quick` shrinks everything to fit in about a minute. The S3 server runs in its own
+process; everything lives in a temporary folder that is removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+MiB = 1 << 20
+
+
+def timed(fn: Callable[[], object]) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def sh(cwd: Path, env: dict[str, str], *cmd: str) -> None:
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"bench: {' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+
+
+def make_files(root: Path, count: int, size: int, per_dir: int = 100) -> None:
+    for i in range(count):
+        d = root / f"d{i // per_dir:04d}"
+        d.mkdir(parents=True, exist_ok=True)
+        if size <= 1 << 16:
+            (d / f"f{i:06d}.bin").write_bytes(os.urandom(size))
+        else:
+            with open(d / f"f{i:06d}.bin", "wb") as f:
+                left = size
+                while left:
+                    n = min(left, 16 * MiB)
+                    f.write(os.urandom(n))
+                    left -= n
+
+
+class Bench:
+    def __init__(self, work: Path, endpoint: str, jobs: int) -> None:
+        self.work = work
+        self.endpoint = endpoint
+        self.jobs = jobs
+        home = work / "home"
+        home.mkdir()
+        (home / ".gitconfig").write_text("[user]\n\tname = Bench\n\temail = bench@example.invalid\n"
+                                         "[init]\n\tdefaultBranch = main\n")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "EOSVC_", "GIT_"))}
+        env.update(HOME=str(home), GIT_CONFIG_GLOBAL=str(home / ".gitconfig"), GIT_CONFIG_NOSYSTEM="1",
+                   PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}", AWS_ACCESS_KEY_ID="bench",
+                   AWS_SECRET_ACCESS_KEY="bench", EOSVC_ENDPOINT_URL=endpoint, EOSVC_JOBS=str(jobs))
+        self.env = env
+        import boto3
+        from botocore.config import Config
+
+        self.s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                               aws_access_key_id="bench", aws_secret_access_key="bench",
+                               config=Config(max_pool_connections=jobs + 4,
+                                             retries={"mode": "standard", "max_attempts": 5}))
+        self.results: dict[str, float] = {}
+
+    def record(self, name: str, seconds: float) -> None:
+        self.results[name] = round(seconds, 3)
+        print(f"  {name:<44} {seconds:8.3f} s", flush=True)
+
+    def repo(self, name: str, bucket: str) -> Path:
+        self.s3.create_bucket(Bucket=bucket)
+        self.s3.create_bucket(Bucket=bucket + "-priv")
+        remote = self.work / f"{name}.git"
+        sh(self.work, self.env, "git", "init", "-q", "--bare", str(remote))
+        wd = self.work / name
+        wd.mkdir()
+        sh(wd, self.env, "git", "init", "-q")
+        sh(wd, self.env, "git", "remote", "add", "origin", str(remote))
+        sh(wd, self.env, "git", "eosvc", "init", "--repo", name, "--public-bucket", bucket,
+           "--private-bucket", bucket + "-priv")
+        return wd
+
+    # ------------------------------------------------------------ the measured steps
+
+    def small_set(self, count: int, size: int) -> None:
+        print(f"\n{count} files x {size} B")
+        wd = self.repo("small", "bench-small")
+        make_files(wd / "data", count, size)
+        self.record("first add (hash + store)", timed(lambda: sh(wd, self.env, "git", "eosvc", "add")))
+        sh(wd, self.env, "git", "add", "-A")
+        sh(wd, self.env, "git", "commit", "-q", "-m", "small")
+        time.sleep(2.1)  # let the racy-timestamp window pass, as it would in real use
+        sh(wd, self.env, "git", "eosvc", "status")  # the first status after the window re-records
+        runs = [timed(lambda: sh(wd, self.env, "git", "eosvc", "status")) for _ in range(5)]
+        self.record("no-op status (median of 5)", statistics.median(runs))
+        hook = subprocess.run(["git", "eosvc", "hook", "--help"], cwd=wd, env=self.env, capture_output=True)
+        if hook.returncode == 0:
+            runs = [timed(lambda: sh(wd, self.env, "git", "eosvc", "hook", "pre-commit")) for _ in range(5)]
+            self.record("no-op pre-commit hook (median of 5)", statistics.median(runs))
+        self.transfer(wd, "small", "bench-small")
+
+    def large_set(self, count: int, size: int) -> None:
+        print(f"\n{count} files x {size // MiB} MiB")
+        wd = self.repo("large", "bench-large")
+        make_files(wd / "data", count, size)
+        self.record("first add (hash + store)", timed(lambda: sh(wd, self.env, "git", "eosvc", "add")))
+        sh(wd, self.env, "git", "add", "-A")
+        sh(wd, self.env, "git", "commit", "-q", "-m", "large")
+        self.transfer(wd, "large", "bench-large")
+
+    def transfer(self, wd: Path, name: str, bucket: str) -> None:
+        files = sorted(p for p in (wd / "data").rglob("*") if p.is_file())
+        ours_push = timed(lambda: sh(wd, self.env, "git", "eosvc", "push"))
+        base_push = timed(lambda: self.boto3_upload(bucket, files))
+        self.record("git eosvc push", ours_push)
+        self.record("bare boto3 upload", base_push)
+        clone = self.work / f"{name}-clone"
+        skip = dict(self.env, EOSVC_SKIP="1")
+        sh(self.work, skip, "git", "clone", "-q", str(self.work / f"{name}.git"), str(clone))
+        ours_pull = timed(lambda: sh(clone, self.env, "git", "eosvc", "install"))
+        dest = self.work / f"{name}-boto3"
+        base_pull = timed(lambda: self.boto3_download(bucket, files, wd, dest))
+        self.record("fresh clone: git eosvc install (download + write)", ours_pull)
+        self.record("bare boto3 download", base_pull)
+        print(f"  ratio push {ours_push / base_push:.2f}x, pull {ours_pull / base_pull:.2f}x (target <= 1.3x)")
+        self.results[f"{name}_push_ratio"] = round(ours_push / base_push, 3)
+        self.results[f"{name}_pull_ratio"] = round(ours_pull / base_pull, 3)
+
+    def _transfer_config(self, files: list[Path]):  # type: ignore[no-untyped-def]
+        from boto3.s3.transfer import TransferConfig
+
+        return TransferConfig(multipart_threshold=64 * MiB, multipart_chunksize=64 * MiB,
+                              max_concurrency=max(1, self.jobs // max(1, min(len(files), self.jobs))))
+
+    def boto3_upload(self, bucket: str, files: list[Path]) -> None:
+        """The bare loop a user would write: put_object for small files, upload_file for large."""
+        cfg = self._transfer_config(files)
+
+        def one(p: Path) -> None:
+            key = f"baseline/{p.name}"
+            if p.stat().st_size < 64 * MiB:
+                self.s3.put_object(Bucket=bucket, Key=key, Body=p.read_bytes())
+            else:
+                self.s3.upload_file(str(p), bucket, key, Config=cfg)
+
+        with ThreadPoolExecutor(self.jobs) as pool:
+            list(pool.map(one, files))
+
+    def boto3_download(self, bucket: str, files: list[Path], wd: Path, dest: Path) -> None:
+        cfg = self._transfer_config(files)
+        dest.mkdir()
+
+        def one(p: Path) -> None:
+            key = f"baseline/{p.name}"
+            if p.stat().st_size < 64 * MiB:
+                (dest / p.name).write_bytes(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+            else:
+                self.s3.download_file(bucket, key, str(dest / p.name), Config=cfg)
+
+        with ThreadPoolExecutor(self.jobs) as pool:
+            list(pool.map(one, files))
+
+    def hashing(self, size: int) -> None:
+        print(f"\nhashing one {size // MiB} MiB file")
+        big = self.work / "hash.bin"
+        make_files(self.work / "hash", 1, size)
+        big = next((self.work / "hash").rglob("*.bin"))
+        sys.path.insert(0, str(HERE.parent))
+        from git_eosvc.hashing import hash_file
+
+        ours = min(timed(lambda: hash_file(big)) for _ in range(3))
+        theirs = min(timed(lambda: sh(self.work, self.env, "sha256sum", str(big))) for _ in range(3))
+        self.record("git_eosvc.hashing.hash_file (best of 3)", ours)
+        self.record("sha256sum (best of 3)", theirs)
+        print(f"  throughput: {theirs / ours * 100:.0f} % of sha256sum (target >= 80 %)")
+        self.results["hash_throughput_vs_sha256sum"] = round(theirs / ours, 3)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--small-count", type=int, default=10_000)
+    p.add_argument("--small-size", type=int, default=4096, help="bytes per small file")
+    p.add_argument("--large-count", type=int, default=4)
+    p.add_argument("--large-mib", type=int, default=256, help="MiB per large file")
+    p.add_argument("--hash-mib", type=int, default=1024)
+    p.add_argument("--jobs", type=int, default=16)
+    p.add_argument("--skip", action="append", default=[], choices=["small", "large", "hash"])
+    p.add_argument("--quick", action="store_true", help="1,000 small, 2 x 32 MiB, 256 MiB hash")
+    p.add_argument("--json", type=Path, help="also write the numbers here")
+    args = p.parse_args()
+    if args.quick:
+        args.small_count, args.large_count, args.large_mib, args.hash_mib = 1000, 2, 32, 256
+
+    work = Path(tempfile.mkdtemp(prefix="eosvc-bench-"))
+    server = subprocess.Popen([sys.executable, str(HERE / "s3server.py")],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        endpoint = server.stdout.readline().strip()
+        print(f"loopback S3: {endpoint}; {os.cpu_count()} cores; jobs={args.jobs}")
+        b = Bench(work, endpoint, args.jobs)
+        if "hash" not in args.skip:
+            b.hashing(args.hash_mib * MiB)
+        if "small" not in args.skip:
+            b.small_set(args.small_count, args.small_size)
+        if "large" not in args.skip:
+            b.large_set(args.large_count, args.large_mib * MiB)
+        if args.json:
+            args.json.write_text(json.dumps(b.results, indent=2) + "\n")
+        return 0
+    finally:
+        if server.stdin:
+            server.stdin.close()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
