@@ -220,6 +220,10 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
 
     sp = add("verify", cmd_verify, "re-hash the local store; check every object HEAD needs is on S3")
     sp.add_argument("--local", action="store_true", help="skip the S3 check")
+
+    from . import cli_eosvc
+
+    cli_eosvc.register(add)
     return p
 
 

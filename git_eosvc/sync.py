@@ -498,9 +498,13 @@ class UploadResult:
 
 def upload_for(ws: Workspace, commits: Sequence[str], dry_run: bool = False) -> UploadResult:
     """Upload what S3 lacks of every object the commits reference. Raises on any failure."""
+    return upload_needs(ws, needs_for(ws, commits), dry_run=dry_run)
+
+
+def upload_needs(ws: Workspace, needs: Sequence[Need], dry_run: bool = False) -> UploadResult:
+    """Upload the needed objects S3 lacks, from the local store. Raises on any failure."""
     from .remote import Upload
 
-    needs = needs_for(ws, commits)
     result = UploadResult(needed=len(needs))
     if not needs:
         return result

@@ -1,0 +1,190 @@
+"""EOSVC's commands, git-backed: clone, download/upload --path, view.
+
+Paths are typed the way EOSVC users type them (repo-root relative, `data/x`,
+`checkpoints/…` in model repos) and refused when they leave a section.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from . import access as access_mod
+from . import ui
+from .access import MODEL, AccessMap, Section
+from .errors import ConfigError, CredentialsError, UsageError
+from .manifest import Entry, Manifest, decode
+from .repo import Repo, run_git
+
+_SHORT_FORMS = {"checkpoints": "model/checkpoints", "fit": "model/framework/fit"}
+
+
+def normalize(access: AccessMap, raw: str) -> tuple[Section, str]:
+    """An EOSVC path as (section, repo-relative path); the path may be the section itself."""
+    roots = ", ".join(s.path + "/" for s in access.sections)
+    refused = UsageError(f"Unsupported path '{raw}'. Allowed roots: {roots}")
+    text = raw.strip().replace("\\", "/")
+    if not text or "\0" in text or text.startswith("/") or (len(text) > 1 and text[1] == ":"):
+        raise refused
+    parts = [p for p in text.split("/") if p not in ("", ".")]
+    if not parts or any(p == ".." for p in parts) or any(p.lower() == ".git" for p in parts):
+        raise refused
+    rel = "/".join(parts)
+    if access.kind == MODEL and parts[0] in _SHORT_FORMS:
+        rel = "/".join([_SHORT_FORMS[parts[0]], *parts[1:]])
+    section = access.section_of(rel)
+    if section is None:
+        if access.kind == MODEL and parts[0] in ("data", "output"):
+            raise UsageError(f"Unsupported path '{raw}': this is a model repo, it has no {parts[0]}/. "
+                             f"Allowed roots: {roots}")
+        raise refused
+    return section, rel
+
+
+# ================================================================== clone
+
+
+def clone(name: str, org: str, dest: Path | None, url: str | None) -> Path:
+    """`git clone`, then install and materialise; refuses early when nothing could be read."""
+    from .remote import credentials_from_env
+
+    url = url or f"https://github.com/{org}/{name}.git"
+    target = (dest or Path(name)).resolve()
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise UsageError(f"destination {target} exists and is not empty",
+                         hint="choose another --dest or remove it")
+    created = not target.exists()
+    env = dict(os.environ, EOSVC_SKIP="1")  # materialise once, below, after the checks
+    proc = _run(["git", "clone", "--", url, str(target)], env)
+    if proc != 0:
+        raise UsageError(f"git clone {url} failed (see git's message above)")
+    access_file = target / access_mod.ACCESS_FILE
+    if not access_file.exists():
+        ui.warn(f"{name} has no access.json: cloned as a plain git repository; git-eosvc commands "
+                "will refuse until one is added (git eosvc init)")
+        return target
+    try:
+        amap = access_mod.parse(access_file.read_text(encoding="utf-8"))
+    except ConfigError:
+        raise
+    repo = Repo.discover(target)
+    relevant = [s for s in amap.sections if _has_entries(repo, s)] or list(amap.sections)
+    if credentials_from_env() is None and not any(s.public for s in relevant):
+        if created:
+            shutil.rmtree(target, ignore_errors=True)
+        else:
+            for child in target.iterdir():
+                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+        names = ", ".join(s.path + "/" for s in relevant)
+        raise CredentialsError(f"every section of {name} is private ({names}) and no credentials are set; "
+                               "nothing was downloaded",
+                               hint="export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, then clone again")
+    return target
+
+
+def _has_entries(repo: Repo, section: Section) -> bool:
+    try:
+        return bool(repo.manifest_at(repo.head(), section.manifest, section.path))
+    except Exception:  # noqa: BLE001 - a broken manifest is reported by the checkout that follows
+        return True
+
+
+def _run(cmd: list[str], env: dict[str, str]) -> int:
+    import subprocess
+
+    return subprocess.run(cmd, env=env).returncode
+
+
+# ================================================================== view
+
+
+@dataclass
+class Node:
+    name: str
+    size: int = 0
+    files: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    children: dict[str, "Node"] = field(default_factory=dict)
+    state: str | None = None   # files only: = ~ + -
+    remote: str | None = None  # files only: uploaded / not uploaded / unknown
+
+
+LEGEND = "= same   ~ modified   + local only   - in manifest, not local   " \
+         "(remote: ✓ uploaded, ✗ not uploaded, ? unknown)"
+
+
+def view_tree(manifest: Manifest, current: dict[str, Entry], on_remote: dict[str, str],
+              section: Section, prefix: str | None) -> Node:
+    """Build the tree of one section: state decided by hash, not size. Pure."""
+    root = Node(section.path + "/")
+    paths = set(manifest) | set(current)
+    for path in sorted(paths):
+        if prefix and not (path == prefix or path.startswith(prefix.rstrip("/") + "/")):
+            continue
+        want, have = manifest.get(path), current.get(path)
+        if want and have:
+            state = "=" if want.oid == have.oid else "~"
+        elif want:
+            state = "-"
+        else:
+            state = "+"
+        entry = want or have
+        assert entry is not None
+        parts = PurePosixPath(path).relative_to(section.path).parts
+        node = root
+        for part in parts[:-1]:
+            node = node.children.setdefault(part, Node(part + "/"))
+        leaf = node.children.setdefault(parts[-1], Node(parts[-1]))
+        leaf.state = state
+        leaf.size = (have or want).size  # type: ignore[union-attr]
+        leaf.remote = on_remote.get(path, "?") if want else None
+        for n in _ancestors(root, parts):
+            n.size += leaf.size
+            n.files += 1
+            n.counts[state] = n.counts.get(state, 0) + 1
+    return root
+
+
+def _ancestors(root: Node, parts: tuple[str, ...]) -> list[Node]:
+    out = [root]
+    node = root
+    for part in parts[:-1]:
+        node = node.children[part]
+        out.append(node)
+    return out
+
+
+def render_tree(node: Node, max_depth: int | None, depth: int = 0, indent: str = "") -> list[str]:
+    lines: list[str] = []
+    if depth == 0:
+        lines.append(f"{node.name}  {_rollup(node)}")
+    if max_depth is not None and depth >= max_depth:
+        return lines
+    for name in sorted(node.children, key=lambda n: (not node.children[n].children, n)):
+        child = node.children[name]
+        if child.state is not None:
+            remote = {"uploaded": "✓", "not uploaded": "✗"}.get(child.remote or "", "?" if child.remote else " ")
+            lines.append(f"{indent}  {child.state} {remote} {child.name}  {ui.human_size(child.size)}")
+        else:
+            lines.append(f"{indent}  {child.name}  {_rollup(child)}")
+            lines += render_tree(child, max_depth, depth + 1, indent + "  ")
+    return lines
+
+
+def _rollup(node: Node) -> str:
+    counts = " ".join(f"{k}{v}" for k, v in sorted(node.counts.items()))
+    return f"[{node.files} files, {ui.human_size(node.size)}{', ' + counts if counts else ''}]"
+
+
+def manifest_of(repo: Repo, section: Section) -> Manifest:
+    path = repo.workdir / section.manifest
+    if not path.exists():
+        return Manifest()
+    return decode(path.read_bytes(), section.manifest, section.path)
+
+
+def describe_access(amap: AccessMap) -> str:
+    return json.dumps({s.path: s.access for s in amap.sections})
