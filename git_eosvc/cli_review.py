@@ -1,0 +1,208 @@
+"""Command line for review and merge: `merge-driver`, `show-manifest`, `diff`, and the
+`checkout --ours/--theirs` resolution. Thin: parse, call merge/review/resolve, print.
+
+`merge-driver` and `show-manifest` run inside git (every merge, every diff of a manifest),
+so they import only the pure modules: no pygit2, no boto3, no repository lookup.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from . import ui
+from .errors import UsageError
+
+if TYPE_CHECKING:
+    from .review import Report
+    from .sync import Workspace
+
+Handler = Callable[[argparse.Namespace], int]
+AddCommand = Callable[[str, Handler, str], argparse.ArgumentParser]
+
+
+def register(add: AddCommand) -> None:
+    """Add this module's subcommands to the parser (cli.build_parser calls it)."""
+    sp = add("diff", cmd_diff, "artifact-level diff: added / removed / modified / renamed files with sizes")
+    sp.add_argument("revs", nargs="*", metavar="REV",
+                    help="none: HEAD vs the working manifests; one: REV vs the working manifests; "
+                         "two (or A..B): A vs B; A...B: the merge base of A and B vs B")
+    sp.add_argument("--stat", action="store_true", help="one summary line per section")
+    sp.add_argument("--format", choices=["text", "markdown", "json"], default="text",
+                    help="markdown: a table for a pull-request comment; json: see docs/diff-json.md")
+    sp.add_argument("--exit-code", action="store_true", help="exit 1 if there are differences (like git diff)")
+
+    sp = add("show-manifest", cmd_show_manifest,
+             "print a manifest as aligned `path  size  short-hash` lines (git's textconv for *.eosvc)")
+    sp.add_argument("file", help="a manifest file, or - for standard input")
+
+    sp = add("merge-driver", cmd_merge_driver,
+             "3-way merge of a manifest, per path (what git runs as merge.eosvc.driver)")
+    sp.add_argument("base", metavar="O", help="%%O: the common ancestor's version")
+    sp.add_argument("ours", metavar="A", help="%%A: our version; the result is written here")
+    sp.add_argument("theirs", metavar="B", help="%%B: their version")
+    sp.add_argument("path", metavar="P", nargs="?", help="%%P: the manifest's path in the repository")
+    sp.add_argument("marker_size", metavar="L", nargs="?", type=_marker_size, default=None,
+                    help="%%L: conflict marker size (default 7)")
+
+
+def _marker_size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return value
+
+
+# ---------------------------------------------------------------- merge-driver
+
+
+def cmd_merge_driver(args: argparse.Namespace) -> int:
+    """Exit 0: merged, %A holds the canonical manifest. 1: conflicts, %A holds markers around
+    the conflicting entries only. 2: unreadable input; %A is left exactly as git wrote it."""
+    from .merge import DEFAULT_MARKER_SIZE, Style, merge_bytes, render, section_of_manifest
+
+    name = args.path or Path(args.ours).name
+    base, ours, theirs = (_read(p, what) for p, what in
+                          ((args.base, "base"), (args.ours, "ours"), (args.theirs, "theirs")))
+    result = merge_bytes(base, ours, theirs, name, section_of_manifest(name) if args.path else None)
+    data = render(result, Style(args.marker_size or DEFAULT_MARKER_SIZE))
+    _replace(Path(args.ours), data)
+    if not result.conflicts:
+        return 0
+    ui.warn(f"{name}: {len(result.conflicts)} conflicting entr{'y' if len(result.conflicts) == 1 else 'ies'}:")
+    for c in result.conflicts[:20]:
+        ui.info(f"  {c.kind}: {c.path}")
+    if len(result.conflicts) > 20:
+        ui.info(f"  … and {len(result.conflicts) - 20} more")
+    ui.info("hint: take a side with `git eosvc checkout --ours PATH` or `--theirs PATH`, or edit "
+            f"{name}; then commit")
+    return 1
+
+
+def _read(path: str, what: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read the {what} version {path}: {exc.strerror}") from None
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """Write atomically (git reads %A back by name), keeping the file's mode."""
+    tmp = path.with_name(f".{path.name}.eosvc-tmp{os.getpid()}")
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except OSError:
+        mode = 0o644
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(f"cannot write the merge result to {path}: {exc.strerror}") from None
+
+
+# ---------------------------------------------------------------- show-manifest
+
+
+def cmd_show_manifest(args: argparse.Namespace) -> int:
+    from .review import listing
+
+    data = sys.stdin.buffer.read() if args.file == "-" else _read(args.file, "manifest")
+    sys.stdout.buffer.write(listing(data))
+    sys.stdout.buffer.flush()
+    return 0
+
+
+# ---------------------------------------------------------------- diff
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .review import RENDERERS
+    from .sync import Workspace
+
+    with Workspace.open() as ws:
+        report = build_report(ws, args.revs)
+    text = RENDERERS[args.format](report, stat=args.stat)
+    sys.stdout.buffer.write(text.encode("utf-8"))
+    sys.stdout.buffer.flush()
+    return 1 if args.exit_code and report else 0
+
+
+def build_report(ws: "Workspace", revs: list[str]) -> "Report":
+    """Like `git diff`: no rev = HEAD vs working manifests; one = REV vs working; two = A vs B."""
+    from .manifest import EMPTY
+    from .review import Report, section_diff
+
+    old_label, new_label, old, new = _sides(ws, revs)
+    sections = []
+    for s in ws.access.sections:
+        before = ws.head_manifest(s, old) if old else EMPTY
+        after = ws.working_manifest(s) if new is None else ws.head_manifest(s, new)
+        sections.append(section_diff(s.path, s.manifest, s.access, before, after))
+    return Report(old_label, new_label, tuple(sections), old, new)
+
+
+def _sides(ws: "Workspace", revs: list[str]) -> tuple[str, str, str | None, str | None]:
+    """(old label, new label, old commit, new commit); new commit None = working tree."""
+    worktree = "working tree"
+    if len(revs) > 2:
+        raise UsageError("give at most two revisions", hint="e.g. `git eosvc diff main HEAD`")
+    if len(revs) == 1 and ".." in revs[0]:
+        three = "..." in revs[0]
+        a, b = revs[0].split("..." if three else "..", 1)
+        a, b = a or "HEAD", b or "HEAD"
+        ca, cb = ws.repo.resolve(a), ws.repo.resolve(b)
+        if three:
+            base = ws.repo.git.merge_base(ca, cb)
+            if base is None:
+                raise UsageError(f"{a} and {b} have no common ancestor")
+            return f"merge base of {a} and {b}", b, str(base), cb
+        return a, b, ca, cb
+    if len(revs) == 2:
+        return revs[0], revs[1], ws.repo.resolve(revs[0]), ws.repo.resolve(revs[1])
+    if len(revs) == 1:
+        return revs[0], worktree, ws.repo.resolve(revs[0]), None
+    return "HEAD", worktree, ws.repo.head(), None
+
+
+# ---------------------------------------------------------------- checkout --ours / --theirs
+
+
+def cmd_resolve(args: argparse.Namespace) -> int:
+    """`git eosvc checkout --ours|--theirs PATH…`: take a side, stage, materialise."""
+    from .merge import Side
+    from .sync import Workspace, checkout, report_checkout
+    from .ui import human_size
+
+    side: Side = "ours" if args.ours else "theirs"
+    if args.dry_run:
+        raise UsageError(f"--dry-run cannot be combined with --{side}")
+    from .resolve import resolve_paths
+
+    with Workspace.open() as ws:
+        outcome = resolve_paths(ws, args.paths, side)
+        for manifest, c in outcome.resolved:
+            e = c.side(side)
+            what = "deleted" if e is None else f"{human_size(e.size)}, {e.oid.short}"
+            ui.info(f"{c.path}: took {side} ({what})")
+        for manifest in outcome.not_conflicted:
+            ui.info(f"{manifest}: no conflicts")
+        for manifest, left in outcome.remaining.items():
+            ui.info(f"{manifest}: {len(left)} conflict(s) left: " + ", ".join(c.path for c in left[:5])
+                    + (" …" if len(left) > 5 else ""))
+        if not outcome.finished:
+            return 0
+        ui.info("staged " + ", ".join(s.manifest for s in outcome.finished))
+        result = checkout(ws, [s.path for s in outcome.finished], discard=args.force)
+    report_checkout(result)
+    if result.written or result.deleted:
+        ui.info(f"artifacts: {len(result.written)} written, {len(result.deleted)} deleted")
+    return 0 if result.ok else 1
