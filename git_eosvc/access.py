@@ -128,15 +128,19 @@ def load(workdir: Path) -> AccessMap:
     return parse(text, ACCESS_FILE)
 
 
-def check_lock(workdir: Path, access: AccessMap) -> None:
-    """Write the lock on first use; afterwards refuse any disagreement with access.json."""
+def check_lock(workdir: Path, access: AccessMap) -> bool:
+    """Write the lock on first use; afterwards refuse any disagreement with access.json.
+
+    Returns True when the lock was (re)created now: on a first use, or after the user
+    deleted it to accept a change of access.
+    """
     lock = workdir / LOCK_FILE
     current = access.as_dict()
     try:
         locked = json.loads(lock.read_text(encoding="utf-8"))
     except FileNotFoundError:
         write_lock(workdir, access)
-        return
+        return True
     except (OSError, ValueError):
         raise ConfigError(f"{LOCK_FILE} is unreadable",
                           hint=f"delete {LOCK_FILE} to re-create it from access.json") from None
@@ -147,6 +151,7 @@ def check_lock(workdir: Path, access: AccessMap) -> None:
             f"  access.json: {_describe(current)}",
             hint=f"if the change is intended, delete {LOCK_FILE} to accept it (not recommended: "
                  "data that was private may become public)")
+    return False
 
 
 def locked_map(workdir: Path) -> dict[str, object] | None:

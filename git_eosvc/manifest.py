@@ -59,18 +59,20 @@ def path_problem(path: str, section: str | None = None) -> str | None:
         return "empty"
     if "\0" in path:
         return "contains a NUL byte"
-    if path.startswith("/") or re.match(r"[A-Za-z]:[\\/]", path):
+    if path[0] == "/" or (path[1:2] == ":" and path[2:3] in ("/", "\\") and path[0].isalpha()):
         return "absolute"
-    if path.endswith("/"):
+    if path[-1] == "/":
         return "ends with '/'"
-    parts = path.split("/")
-    for part in parts:
-        if part in ("", "."):
-            return "has an empty or '.' component"
-        if part == "..":
-            return "has a '..' component"
-        if part.lower() == ".git":
-            return "has a '.git' component"
+    if "//" in path:
+        return "has an empty or '.' component"
+    if path[0] == "." or "/." in path:  # only then can a component be '.', '..' or '.git'
+        for part in path.split("/"):
+            if part == ".":
+                return "has an empty or '.' component"
+            if part == "..":
+                return "has a '..' component"
+            if part.lower() == ".git":
+                return "has a '.git' component"
     if section is not None and not path.startswith(section + "/"):
         return f"is not inside the section '{section}/'"
     return None
@@ -79,13 +81,13 @@ def path_problem(path: str, section: str | None = None) -> str | None:
 # ---------------------------------------------------------------- quoting
 
 
+_SPECIAL = re.compile(rb'[\x00-\x1f\x7f"\\]')
+
+
 def _needs_quoting(raw: bytes) -> bool:
-    if raw[:1] == b" " or raw[-1:] == b" ":
+    if raw[:1] == b" " or raw[-1:] == b" " or _SPECIAL.search(raw):
         return True
-    for b in raw:
-        if b < 0x20 or b == 0x7F or b == 0x22 or b == 0x5C:
-            return True
-    if any(b >= 0x80 for b in raw):
+    if not raw.isascii():
         try:
             raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -242,45 +244,61 @@ def decode(data: bytes, source: str = "<manifest>", section: str | None = None) 
     entries: list[Entry] = []
     prev: bytes | None = None
     for lineno, line in enumerate(lines[1:], start=2):
-        where = f"{source}:{lineno}"
-        if line.endswith(b"\r"):
-            raise ManifestError(f"{where}: CRLF line ending (manifests use LF only)")
-        m = _LINE.fullmatch(line)
-        if not m:
-            raise ManifestError(f"{where}: malformed line (expected '<sha256> <size> <path>'): "
-                                f"{line[:80].decode('utf-8', 'replace')!r}")
-        try:
-            path = unquote_path(m.group(3))
-        except ValueError as exc:
-            raise ManifestError(f"{where}: {exc}") from None
-        problem = path_problem(path, section)
-        if problem:
-            raise ManifestError(f"{where}: unsafe path {path!r}: {problem}",
-                                hint="the manifest may have been tampered with; it was not used")
-        entry = Entry(path, Sha256(m.group(1).decode()), int(m.group(2)))
-        if encode_entry(entry) != line:
-            raise ManifestError(f"{where}: path is not in canonical form "
-                                f"(quote only names that need it, as git does)")
-        key = path_key(path)
+        entry = parse_line(line, f"{source}:{lineno}", section)
+        key = entry.path.encode("utf-8", "surrogateescape")
         if prev is not None and key <= prev:
-            raise ManifestError(f"{where}: " + ("duplicate path" if key == prev
-                                                 else "lines are not sorted by path"))
+            raise ManifestError(f"{source}:{lineno}: " + ("duplicate path" if key == prev
+                                                            else "lines are not sorted by path"))
         prev = key
         entries.append(entry)
     _check_tree(entries, source)
     return Manifest(entries)
 
 
+def parse_line(line: bytes, where: str, section: str | None = None) -> Entry:
+    """One entry line, strictly (`where` is 'file:line' for messages)."""
+    m = _LINE.fullmatch(line)
+    if not m:
+        if line.endswith(b"\r"):
+            raise ManifestError(f"{where}: CRLF line ending (manifests use LF only)")
+        raise ManifestError(f"{where}: malformed line (expected '<sha256> <size> <path>'): "
+                            f"{line[:80].decode('utf-8', 'replace')!r}")
+    field = m.group(3)
+    if field[:1] == b'"':
+        try:
+            path = unquote_path(field)
+        except ValueError as exc:
+            raise ManifestError(f"{where}: {exc}") from None
+        canonical = quote_path(path) == field
+    else:
+        # a plain field is canonical exactly when it needs no quoting
+        if field.endswith(b"\r"):
+            raise ManifestError(f"{where}: CRLF line ending (manifests use LF only)")
+        path = field.decode("utf-8", "surrogateescape")
+        canonical = not _needs_quoting(field)
+    problem = path_problem(path, section)
+    if problem:
+        raise ManifestError(f"{where}: unsafe path {path!r}: {problem}",
+                            hint="the manifest may have been tampered with; it was not used")
+    if not canonical:
+        raise ManifestError(f"{where}: path is not in canonical form "
+                            f"(quote only names that need it, as git does)")
+    # the line pattern already checked the digest: skip Sha256's own validation
+    return Entry(path, str.__new__(Sha256, m.group(1).decode("ascii")), int(m.group(2)))
+
+
 def _check_tree(entries: list[Entry], source: str) -> None:
-    """A path cannot be both a file and a directory (entries sorted bytewise)."""
-    keys = [path_key(e.path) for e in entries]
-    files = set(keys)
-    for key in keys:
-        parts = key.split(b"/")
-        for i in range(1, len(parts)):
-            if b"/".join(parts[:i]) in files:
-                raise ManifestError(f"{source}: '{os.fsdecode(b'/'.join(parts[:i]))}' "
-                                    f"is both a file and a directory")
+    """A path cannot be both a file and a directory."""
+    files = {e.path for e in entries}
+    dirs: set[str] = set()
+    for e in entries:
+        parent = e.path.rpartition("/")[0]
+        while parent and parent not in dirs:
+            dirs.add(parent)
+            parent = parent.rpartition("/")[0]
+    clash = files & dirs
+    if clash:
+        raise ManifestError(f"{source}: '{min(clash)}' is both a file and a directory")
 
 
 # ---------------------------------------------------------------- diff
