@@ -37,13 +37,14 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_install(args: argparse.Namespace) -> int:
     from .repo import Repo
 
-    return _install(Repo.discover(), force=args.force, chain=args.chain)
+    return _install(Repo.discover(), force=args.force, chain=args.chain, hooks=not args.no_hooks)
 
 
-def _install(repo, force: bool, chain: bool) -> int:  # type: ignore[no-untyped-def]
+def _install(repo, force: bool, chain: bool, hooks: bool = True) -> int:  # type: ignore[no-untyped-def]
     from . import install
 
-    install.install(repo, force=force, chain=chain)
+    for line in install.describe(install.install(repo, force=force, chain=chain, hooks=hooks)):
+        ui.info(line)
     if (repo.workdir / "access.json").exists() and repo.head() is not None:
         from .sync import Workspace, checkout, report_checkout
 
@@ -59,8 +60,15 @@ def cmd_uninstall(args: argparse.Namespace) -> int:
     from . import install
     from .repo import Repo
 
-    install.uninstall(Repo.discover())
+    for line in install.describe(install.uninstall(Repo.discover())):
+        ui.info(line)
     return 0
+
+
+def cmd_hook(args: argparse.Namespace) -> int:
+    from .hookcmd import run
+
+    return run(args.name, args.args)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -71,6 +79,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     out: list[str] = []
     for st in sections:
         lines: list[str] = []
+        if st.conflicted:
+            lines.append(f"  unmerged ({st.section.manifest}; take a side with "
+                         "`git eosvc checkout --ours PATH` or `--theirs PATH`, then commit):")
+            lines += [f"    {c.kind + ':':<16} {c.path}" for c in st.conflicts]  # type: ignore[attr-defined]
+            if not st.conflicts:
+                lines.append(f"    conflict markers remain; `git eosvc checkout --ours {st.section.manifest}` "
+                             "rewrites it")
         rec, unrec = st.recorded, st.unrecorded
         for title, changes in (("recorded, to be committed", rec), ("not recorded (run `git eosvc add`)", unrec)):
             if not changes:
@@ -106,6 +121,10 @@ def _say_checkout(result) -> None:  # type: ignore[no-untyped-def]
 
 
 def cmd_checkout(args: argparse.Namespace) -> int:
+    if args.ours or args.theirs:
+        from .cli_review import cmd_resolve
+
+        return cmd_resolve(args)
     from .sync import checkout, report_checkout
 
     with _ws() as ws:
@@ -194,7 +213,15 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     g = sp.add_mutually_exclusive_group()
     g.add_argument("--force", action="store_true", help="replace foreign hooks")
     g.add_argument("--chain", action="store_true", help="keep foreign hooks and run them first")
+    g.add_argument("--no-hooks", action="store_true",
+                   help="drivers only: a hook manager calls `git eosvc hook` (docs/hooks.md)")
     add("uninstall", cmd_uninstall, "remove git-eosvc's hooks and drivers from this clone")
+
+    from .hookcmd import HOOKS
+
+    sp = add("hook", cmd_hook, "what the installed git hooks (or a hook manager) call; see docs/hooks.md")
+    sp.add_argument("name", choices=HOOKS, help="the git hook being run")
+    sp.add_argument("args", nargs=argparse.REMAINDER, help="git's arguments for that hook")
 
     sp = add("status", cmd_status, "artifact changes per section")
     sp.add_argument("--remote", action="store_true", help="also list what is not yet on S3")
@@ -207,6 +234,10 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     sp.add_argument("--force", action="store_true",
                     help="replace locally modified files (their bytes are saved in the local store first)")
     sp.add_argument("--dry-run", "-n", action="store_true", help="print the plan, change nothing")
+    g = sp.add_mutually_exclusive_group()
+    g.add_argument("--ours", action="store_true",
+                   help="resolve the conflicted entries at PATH (an entry, or a manifest) with our side")
+    g.add_argument("--theirs", action="store_true", help="… with their side")
 
     sp = add("fetch", cmd_fetch, "download the objects of revisions into the local store")
     sp.add_argument("revs", nargs="*")
@@ -224,6 +255,9 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     from . import cli_eosvc
 
     cli_eosvc.register(add)
+    from . import cli_review
+
+    cli_review.register(add)
     return p
 
 

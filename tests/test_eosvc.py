@@ -162,3 +162,23 @@ def test_view_marks_same_size_edit_as_modified(tmp_path: Path, remote: Path, s3:
     assert "total:" in out
     shallow = run_eosvc(a, "view", "--max-depth", "0").stdout
     assert "pub.csv" not in shallow and "data/" in shallow
+
+
+def test_push_refuses_a_commit_that_flips_private_to_public(tmp_path: Path, remote: Path, s3: S3) -> None:
+    a = published(tmp_path, remote)
+    # an intermediate commit publishes output/, a later one hides it again: HEAD agrees with the lock
+    (a / "access.json").write_text('{"data": "public", "output": "public"}')
+    skip = dict(os.environ, EOSVC_SKIP="1")
+    subprocess.run(["git", "commit", "-qam", "publish output"], cwd=a, check=True, env=skip)
+    (a / "access.json").write_text('{"data": "public", "output": "private"}')
+    subprocess.run(["git", "commit", "-qam", "hide it again"], cwd=a, check=True, env=skip)
+    before = git(remote, "rev-parse", "main").stdout
+    proc = run_eosvc(a, "push", check=False)
+    assert proc.returncode == 2
+    assert "output/ public" in proc.stderr and "access lock" in proc.stderr
+    plain = git(a, "push", "-q", "origin", "main", check=False)  # the pre-push hook refuses too
+    assert plain.returncode != 0
+    assert git(remote, "rev-parse", "main").stdout == before
+    (a / ".eosvc/access.lock.json").unlink()
+    run_eosvc(a, "push")
+    assert git(remote, "rev-parse", "main").stdout == git(a, "rev-parse", "HEAD").stdout
