@@ -418,6 +418,9 @@ def checkout(ws: Workspace, paths: Sequence[str] = (), discard: bool = False,
             if not touched:
                 continue
             current = ws.scan(section, _existing(ws, touched)) if (ws.workdir / section.path).is_dir() else {}
+            # only the touched entries were scanned: the plan must not judge any other file
+            touched_set = set(touched)
+            only = touched_set.__contains__
         plan = plan_checkout(old, new, current, ws.store.has, discard=discard, only=only)
         plans.append((section, new, plan))
 

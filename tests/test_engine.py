@@ -179,3 +179,23 @@ def test_status_shows_recorded_and_unrecorded(tmp_path: Path, remote: Path, s3: 
     eosvc(a, "add")
     out = eosvc(a, "status", "--remote").stdout
     assert "recorded, to be committed" in out and "not uploaded" in out
+
+
+def test_hook_driven_pull_touches_only_changed_entries(tmp_path: Path, remote: Path, s3: S3) -> None:
+    """A local edit to a file upstream did not change is neither rewritten nor reported."""
+    a = new_repo(tmp_path, remote)
+    write(a, "data/x.txt", "x\n")
+    write(a, "data/y.txt", "y\n")
+    commit_all(a, "xy")
+    git(a, "push", "-q", "-u", "origin", "main")
+    b = clone(tmp_path, remote, "b")
+    eosvc(b, "install")
+    write(b, "data/x.txt", "local edit, never added\n")
+    write(a, "data/y.txt", "y2\n")
+    commit_all(a, "y2")
+    git(a, "push", "-q")
+    proc = git(b, "pull", "-q")
+    assert (b / "data/y.txt").read_bytes() == b"y2\n"
+    assert (b / "data/x.txt").read_bytes() == b"local edit, never added\n"
+    assert "x.txt" not in proc.stderr
+    assert "1 written" in proc.stderr
