@@ -17,7 +17,7 @@ from . import ui
 from .access import MODEL, AccessMap, Section
 from .errors import ConfigError, CredentialsError, UsageError
 from .manifest import Entry, Manifest, decode
-from .repo import Repo, run_git
+from .repo import Repo
 
 _SHORT_FORMS = {"checkpoints": "model/checkpoints", "fit": "model/framework/fit"}
 

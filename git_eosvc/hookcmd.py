@@ -28,7 +28,8 @@ from .errors import EosvcError, UsageError
 
 if TYPE_CHECKING:
     from .repo import Repo
-    from .sync import RefUpdate, Workspace
+    from .hooksync import RefUpdate
+    from .sync import Workspace
 
 HOOKS = ("pre-commit", "pre-push", "post-checkout", "post-merge", "post-rewrite")
 _OID = re.compile(r"(?:[0-9a-f]{40}|[0-9a-f]{64})")
@@ -107,7 +108,7 @@ def _pre_commit(args: list[str]) -> int:
     repo = _open_repo()
     if repo is None:
         return 0
-    from .sync import pre_commit_check
+    from .hooksync import pre_commit_check
 
     index = os.environ.get("GIT_INDEX_FILE") or None  # relative to the top level, our cwd
     with _workspace(repo) as ws:
@@ -146,7 +147,7 @@ def _pre_push(args: list[str]) -> int:
     repo = _open_repo()
     if repo is None:
         return 0
-    from .sync import UPLOADED_ENV, upload_for_push
+    from .hooksync import UPLOADED_ENV, upload_for_push
 
     uploaded = os.environ.get(UPLOADED_ENV, "").split()
     with _workspace(repo) as ws:
@@ -159,7 +160,7 @@ def _pre_push(args: list[str]) -> int:
 def _push_input(args: list[str]) -> tuple[str, str, list["RefUpdate"]]:
     """(remote, url, ref updates) from git's arguments and stdin, or from pre-commit-framework's
     environment when a hook manager calls us without them."""
-    from .sync import RefUpdate
+    from .hooksync import RefUpdate
 
     if not args and os.environ.get("PRE_COMMIT_REMOTE_NAME"):
         return _push_input_from_pre_commit()
@@ -183,7 +184,7 @@ def _push_input(args: list[str]) -> tuple[str, str, list["RefUpdate"]]:
 def _push_input_from_pre_commit() -> tuple[str, str, list["RefUpdate"]]:
     """pre-commit-framework passes one ref per run: PRE_COMMIT_TO_REF (or the local branch)
     and PRE_COMMIT_FROM_REF (what the remote has, when it has something)."""
-    from .sync import RefUpdate
+    from .hooksync import RefUpdate
 
     env = os.environ
     local = env.get("PRE_COMMIT_TO_REF") or env.get("PRE_COMMIT_LOCAL_BRANCH") or "HEAD"
@@ -262,7 +263,8 @@ def _materialise(name: str, why: str) -> None:
             ui.info("git-eosvc: bisect in progress, artifacts left as they are; "
                     "`git eosvc checkout` brings this commit's")
         return  # post-rewrite (or the end of the merge) catches up once
-    from .sync import checkout, materialised_is_current, report_checkout
+    from .hooksync import materialised_is_current
+    from .sync import checkout, report_checkout
 
     with _workspace(repo) as ws:
         if materialised_is_current(ws):
