@@ -27,6 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
+from s3server import isolated_env, loopback_s3
+
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 MiB = 1 << 20
@@ -64,14 +66,9 @@ class Bench:
         self.work = work
         self.endpoint = endpoint
         self.jobs = jobs
-        home = work / "home"
-        home.mkdir()
-        (home / ".gitconfig").write_text("[user]\n\tname = Bench\n\temail = bench@example.invalid\n"
-                                         "[init]\n\tdefaultBranch = main\n")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "EOSVC_", "GIT_"))}
-        env.update(HOME=str(home), GIT_CONFIG_GLOBAL=str(home / ".gitconfig"), GIT_CONFIG_NOSYSTEM="1",
-                   PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}", AWS_ACCESS_KEY_ID="bench",
-                   AWS_SECRET_ACCESS_KEY="bench", EOSVC_ENDPOINT_URL=endpoint, EOSVC_JOBS=str(jobs))
+        env = isolated_env(work / "home", "Bench", BIN)
+        env.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
+                   EOSVC_ENDPOINT_URL=endpoint, EOSVC_JOBS=str(jobs))
         self.env = env
         import boto3
         from botocore.config import Config
@@ -211,29 +208,20 @@ def main() -> int:
         args.small_count, args.large_count, args.large_mib, args.hash_mib = 1000, 2, 32, 256
 
     work = Path(tempfile.mkdtemp(prefix="eosvc-bench-"))
-    server = subprocess.Popen([sys.executable, str(HERE / "s3server.py")],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
-        assert server.stdout is not None
-        endpoint = server.stdout.readline().strip()
-        print(f"loopback S3: {endpoint}; {os.cpu_count()} cores; jobs={args.jobs}")
-        b = Bench(work, endpoint, args.jobs)
-        if "hash" not in args.skip:
-            b.hashing(args.hash_mib * MiB)
-        if "small" not in args.skip:
-            b.small_set(args.small_count, args.small_size)
-        if "large" not in args.skip:
-            b.large_set(args.large_count, args.large_mib * MiB)
-        if args.json:
-            args.json.write_text(json.dumps(b.results, indent=2) + "\n")
+        with loopback_s3() as endpoint:
+            print(f"loopback S3: {endpoint}; {os.cpu_count()} cores; jobs={args.jobs}")
+            b = Bench(work, endpoint, args.jobs)
+            if "hash" not in args.skip:
+                b.hashing(args.hash_mib * MiB)
+            if "small" not in args.skip:
+                b.small_set(args.small_count, args.small_size)
+            if "large" not in args.skip:
+                b.large_set(args.large_count, args.large_mib * MiB)
+            if args.json:
+                args.json.write_text(json.dumps(b.results, indent=2) + "\n")
         return 0
     finally:
-        if server.stdin:
-            server.stdin.close()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -20,6 +20,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from s3server import isolated_env, loopback_s3
+
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 POLICY = ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*",'
@@ -55,102 +57,89 @@ def main() -> int:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="eosvc-quickstart-"))
-    server = subprocess.Popen([sys.executable, str(HERE / "s3server.py")],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
-        assert server.stdout is not None
-        endpoint = server.stdout.readline().strip()
-        if not endpoint:
-            raise SystemExit("quickstart: the loopback S3 server did not start")
-        step(f"A real S3 endpoint (moto's server) on loopback: {endpoint}")
-        import boto3
-
-        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                          aws_access_key_id="quickstart", aws_secret_access_key="quickstart")
-        s3.create_bucket(Bucket="eosvc-public")
-        s3.put_bucket_policy(Bucket="eosvc-public", Policy=POLICY % "eosvc-public")
-        s3.create_bucket(Bucket="eosvc-private")
-        print("    buckets: eosvc-public (anonymous s3:GetObject allowed), eosvc-private")
-
-        # A private git and AWS environment: never the user's ~/.gitconfig or ~/.aws.
-        home = work / "home"
-        home.mkdir()
-        (home / ".gitconfig").write_text("[user]\n\tname = Quickstart\n\temail = quickstart@example.invalid\n"
-                                         "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "EOSVC_", "GIT_"))}
-        env.update(HOME=str(home), GIT_CONFIG_GLOBAL=str(home / ".gitconfig"), GIT_CONFIG_NOSYSTEM="1",
-                   PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
-                   AWS_ACCESS_KEY_ID="quickstart", AWS_SECRET_ACCESS_KEY="quickstart")
-
-        step("A bare git remote")
-        remote = work / "remote.git"
-        run(work, "git", "init", "-q", "--bare", str(remote), env=env)
-
-        step("Alice starts a standard repo: data/ public, output/ private")
-        alice = work / "alice"
-        alice.mkdir()
-        run(alice, "git", "init", "-q", env=env)
-        run(alice, "git", "remote", "add", "origin", str(remote), env=env)
-        run(alice, "git", "eosvc", "init", "--repo", "quickstart", "--endpoint", endpoint, env=env)
-        run(alice, "cat", "access.json", env=env)
-
-        step("Alice writes data and output, records them, commits and pushes")
-        (alice / "data").mkdir()
-        (alice / "data" / "train.csv").write_text("smiles,activity\nCCO,0.1\nCCN,0.7\n")
-        (alice / "data" / "big.bin").write_bytes(os.urandom(3 * 1024 * 1024))
-        (alice / "output").mkdir()
-        (alice / "output" / "predictions.csv").write_text("smiles,pred\nCCO,0.12\n")
-        run(alice, "git", "eosvc", "add", env=env)
-        run(alice, "git", "eosvc", "status", env=env)
-        run(alice, "cat", "data.eosvc", env=env)
-        run(alice, "git", "add", "-A", env=env)
-        run(alice, "git", "commit", "-q", "-m", "Add training data and predictions", env=env)
-        run(alice, "git", "push", "-q", "-u", "origin", "main", env=env)
-
-        step("What S3 holds now: data in the public bucket, output in the private one")
-        for bucket in ("eosvc-public", "eosvc-private"):
-            keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
-            print(f"    s3://{bucket}: " + (", ".join(k.rsplit("/", 1)[1][:12] + "…" for k in keys) or "(empty)"))
-
-        step("Bob clones with plain git, installs once, and has the same bytes")
-        run(work, "git", "clone", "-q", str(remote), "bob", env=env)
-        bob = work / "bob"
-        run(bob, "git", "eosvc", "install", env=env)
-        same = files(alice) == files(bob)
-        print(f"    alice and bob hold identical artifacts: {same} ({len(files(bob))} files)")
-        if not same:
-            raise SystemExit("quickstart: the bytes differ")
-
-        step("Bob changes the data, commits and pushes; Alice pulls")
-        (bob / "data" / "train.csv").write_text("smiles,activity\nCCO,0.1\nCCN,0.7\nCCC,0.3\n")
-        run(bob, "git", "eosvc", "add", env=env)
-        run(bob, "git", "commit", "-q", "-am", "More training data", env=env)
-        run(bob, "git", "push", "-q", env=env)
-        run(alice, "git", "pull", "-q", env=env)
-        run(alice, "git", "eosvc", "diff", "HEAD~1", "HEAD", env=env)
-        same = files(alice) == files(bob)
-        print(f"    alice has bob's change: {same}")
-        if not same:
-            raise SystemExit("quickstart: the pull did not bring the new bytes")
-
-        step("Anyone can read the public data without credentials")
-        anon = {k: v for k, v in env.items() if not k.startswith("AWS_")}
-        run(work, "git", "clone", "-q", str(remote), "anonymous", env=anon)
-        run(work / "anonymous", "git", "eosvc", "install", env=anon)
-        print(f"    anonymous clone has: {sorted(files(work / 'anonymous'))}")
-        print("\nquickstart: all steps passed")
-        if args.keep:
-            print(f"the work folder is kept at {work} (S3 stops with this script)")
-        return 0
+        with loopback_s3() as endpoint:
+            return walkthrough(work, endpoint, args.keep)
     finally:
-        if server.stdin:
-            server.stdin.close()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def walkthrough(work: Path, endpoint: str, keep: bool) -> int:
+    step(f"A real S3 endpoint (moto's server) on loopback: {endpoint}")
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                      aws_access_key_id="quickstart", aws_secret_access_key="quickstart")
+    s3.create_bucket(Bucket="eosvc-public")
+    s3.put_bucket_policy(Bucket="eosvc-public", Policy=POLICY % "eosvc-public")
+    s3.create_bucket(Bucket="eosvc-private")
+    print("    buckets: eosvc-public (anonymous s3:GetObject allowed), eosvc-private")
+
+    # A private git and AWS environment: never the user's ~/.gitconfig or ~/.aws.
+    env = isolated_env(work / "home", "Quickstart", BIN)
+    env.update(AWS_ACCESS_KEY_ID="quickstart", AWS_SECRET_ACCESS_KEY="quickstart")
+
+    step("A bare git remote")
+    remote = work / "remote.git"
+    run(work, "git", "init", "-q", "--bare", str(remote), env=env)
+
+    step("Alice starts a standard repo: data/ public, output/ private")
+    alice = work / "alice"
+    alice.mkdir()
+    run(alice, "git", "init", "-q", env=env)
+    run(alice, "git", "remote", "add", "origin", str(remote), env=env)
+    run(alice, "git", "eosvc", "init", "--repo", "quickstart", "--endpoint", endpoint, env=env)
+    run(alice, "cat", "access.json", env=env)
+
+    step("Alice writes data and output, records them, commits and pushes")
+    (alice / "data").mkdir()
+    (alice / "data" / "train.csv").write_text("smiles,activity\nCCO,0.1\nCCN,0.7\n")
+    (alice / "data" / "big.bin").write_bytes(os.urandom(3 * 1024 * 1024))
+    (alice / "output").mkdir()
+    (alice / "output" / "predictions.csv").write_text("smiles,pred\nCCO,0.12\n")
+    run(alice, "git", "eosvc", "add", env=env)
+    run(alice, "git", "eosvc", "status", env=env)
+    run(alice, "cat", "data.eosvc", env=env)
+    run(alice, "git", "add", "-A", env=env)
+    run(alice, "git", "commit", "-q", "-m", "Add training data and predictions", env=env)
+    run(alice, "git", "push", "-q", "-u", "origin", "main", env=env)
+
+    step("What S3 holds now: data in the public bucket, output in the private one")
+    for bucket in ("eosvc-public", "eosvc-private"):
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+        print(f"    s3://{bucket}: " + (", ".join(k.rsplit("/", 1)[1][:12] + "…" for k in keys) or "(empty)"))
+
+    step("Bob clones with plain git, installs once, and has the same bytes")
+    run(work, "git", "clone", "-q", str(remote), "bob", env=env)
+    bob = work / "bob"
+    run(bob, "git", "eosvc", "install", env=env)
+    same = files(alice) == files(bob)
+    print(f"    alice and bob hold identical artifacts: {same} ({len(files(bob))} files)")
+    if not same:
+        raise SystemExit("quickstart: the bytes differ")
+
+    step("Bob changes the data, commits and pushes; Alice pulls")
+    (bob / "data" / "train.csv").write_text("smiles,activity\nCCO,0.1\nCCN,0.7\nCCC,0.3\n")
+    run(bob, "git", "eosvc", "add", env=env)
+    run(bob, "git", "commit", "-q", "-am", "More training data", env=env)
+    run(bob, "git", "push", "-q", env=env)
+    run(alice, "git", "pull", "-q", env=env)
+    run(alice, "git", "eosvc", "diff", "HEAD~1", "HEAD", env=env)
+    same = files(alice) == files(bob)
+    print(f"    alice has bob's change: {same}")
+    if not same:
+        raise SystemExit("quickstart: the pull did not bring the new bytes")
+
+    step("Anyone can read the public data without credentials")
+    anon = {k: v for k, v in env.items() if not k.startswith("AWS_")}
+    run(work, "git", "clone", "-q", str(remote), "anonymous", env=anon)
+    run(work / "anonymous", "git", "eosvc", "install", env=anon)
+    print(f"    anonymous clone has: {sorted(files(work / 'anonymous'))}")
+    print("\nquickstart: all steps passed")
+    if keep:
+        print(f"the work folder is kept at {work} (S3 stops with this script)")
+    return 0
 
 
 if __name__ == "__main__":

@@ -44,22 +44,11 @@ def git_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monkey
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """moto's S3 server in its own process on 127.0.0.1, an ephemeral port."""
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts" / "s3server.py")],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )
-    assert proc.stdout is not None
-    url = proc.stdout.readline().strip()
-    if not url.startswith("http://127.0.0.1:"):
-        proc.kill()
-        raise RuntimeError(f"moto server did not start: {url!r}")
-    yield url
-    assert proc.stdin is not None
-    proc.stdin.close()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from s3server import loopback_s3
+
+    with loopback_s3() as url:
+        yield url
 
 
 @dataclass
