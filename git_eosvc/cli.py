@@ -94,6 +94,11 @@ def cmd_status(args: argparse.Namespace) -> int:
             lines += [f"    added:    {e.path}" for e in changes.added]  # type: ignore[attr-defined]
             lines += [f"    modified: {n.path}" for _, n in changes.modified]  # type: ignore[attr-defined]
             lines += [f"    deleted:  {e.path}" for e in changes.removed]  # type: ignore[attr-defined]
+        if st.not_downloaded:
+            n = len(st.not_downloaded)
+            lines.append(f"  not materialised here: {n} file(s) "
+                         f"({ui.human_size(sum(e.size for e in st.not_downloaded))}); "
+                         "`git eosvc checkout` brings them")
         if args.remote and st.not_uploaded:
             lines.append("  not uploaded:")
             lines += [f"    {e.path}" for e in st.not_uploaded]

@@ -15,8 +15,8 @@ from .errors import CredentialsError, ManifestError
 from .manifest import EMPTY, Entry, decode, diff, encode
 from .plan import Need
 from .repo import Repo
-from .sync import (UploadResult, Workspace, add, needs_for, refuse_access_flips,
-                   upload_needs)
+from .sync import (UploadResult, Workspace, add, needs_for, not_materialised,
+                   refuse_access_flips, upload_needs)
 
 
 UPLOADED_ENV = "EOSVC_UPLOADED"  # local commits whose objects `git eosvc push` just uploaded
@@ -225,8 +225,6 @@ def _staged_bytes(ws: Workspace, index: object, path: str) -> bytes | None:
 
 def _unrecorded(ws: Workspace, section: Section, staged: bytes | None) -> object | None:
     """Workspace changes the staged manifest does not record (manifest.Changes), or None."""
-    from .manifest import Changes
-
     present = (ws.workdir / section.path).is_dir()
     if staged is None and not present:
         return None
@@ -234,12 +232,11 @@ def _unrecorded(ws: Workspace, section: Section, staged: bytes | None) -> object
     if staged is not None and _lists_exactly(staged, current):
         return None  # the common case, without parsing the staged manifest strictly
     recorded = decode(staged, f"{section.manifest} (staged)", section.path) if staged else EMPTY
-    changes = diff(recorded, current)
-    # A recorded file absent here that was never materialised here (a private section
-    # without credentials, say) was not deleted by the user.
-    was = ws.materialised(section)
-    removed = tuple(e for e in changes.removed if e.path in was)
-    changes = Changes(changes.added, removed, changes.modified)
+    # entries no checkout wrote here (never downloaded, or a failed download) are not the
+    # user's deletions or edits
+    seen = dict(current)
+    seen.update(not_materialised(ws, section, recorded, current))
+    changes = diff(recorded, seen)
     return changes if changes else None
 
 

@@ -35,12 +35,15 @@ def plan_checkout(
     in_store: Callable[[Sha256], bool],
     discard: bool = False,
     only: Callable[[str], bool] | None = None,
+    blocked: Callable[[str], bool] | None = None,
 ) -> CheckoutPlan:
     """The no-data-loss rule (DESIGN.md §4).
 
     A workspace file is replaced or deleted only if it is absent, equals the old
     manifest's entry, or its bytes are already in the store. Otherwise it is kept and
     reported; with `discard`, its bytes are stashed in the store first, then replaced.
+    A `blocked` path (the scan could not read it safely: still being written, unreadable,
+    a symlink or special file) is never touched, not even with `discard`.
     """
     plan = CheckoutPlan()
 
@@ -50,6 +53,9 @@ def plan_checkout(
 
     for path, want in new.items():
         if only is not None and not only(path):
+            continue
+        if blocked is not None and blocked(path):
+            plan.keep.append((path, "could not be read safely; not replaced"))
             continue
         here = current.get(path)
         if here is None:
@@ -65,6 +71,9 @@ def plan_checkout(
             plan.keep.append((path, "modified locally; not replaced"))
     for path, was in old.items():
         if path in new or (only is not None and not only(path)):
+            continue
+        if blocked is not None and blocked(path):
+            plan.keep.append((path, "could not be read safely; not deleted"))
             continue
         here = current.get(path)
         if here is None:

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
 from . import access as access_mod
 from . import config as config_mod
@@ -235,16 +235,44 @@ def add(ws: Workspace, paths: Sequence[str] = ()) -> AddResult:
             # a file that could not be read stably keeps its recorded version
             if path in old and path not in found:
                 entries[path] = old[path]
+        stale = {p: e for p, e in not_materialised(ws, section, old, found).items()
+                 if sub is None or _under_any(p, sub)}
+        entries.update(stale)  # not downloaded here is neither deleted nor edited
         new = Manifest(entries.values())
-        result.stored += store_files(ws, [e for e in new.values() if e.path in found])
+        result.stored += store_files(ws, [e for e in new.values()
+                                          if e.path in found and found[e.path].oid == e.oid])
         result.files += len(new)
         if ws.write_manifest(section, new):
             result.changed.append(section.manifest)
-        ws.record_materialised(section, new)
+        # the work tree now holds what it scanned; the record stays as it was elsewhere
+        record = dict(ws.materialised(section))
+        for path in list(record):
+            if (sub is None or _under_any(path, sub)) and path not in found and path not in stale:
+                del record[path]
+        record.update({p: e for p, e in found.items() if p not in stale})
+        ws.record_materialised(section, Manifest(record.values()))
         staged.append(section.manifest)
     if staged:
         ws.repo.run("add", "--", *staged)
     return result
+
+
+def not_materialised(ws: Workspace, section: Section, manifest: Mapping[str, Entry],
+                     current: Mapping[str, Entry]) -> dict[str, Entry]:
+    """Manifest entries the work tree does not hold because no checkout wrote them: absent
+    and never materialised here (a private section read without credentials, a partial
+    download), or still the version last materialised (a download failed). These are not
+    the user's deletions or edits, and `add` must not record them as such."""
+    record = ws.materialised(section)
+    out: dict[str, Entry] = {}
+    for p, e in manifest.items():
+        here = current.get(p)
+        if here is None:
+            if p not in record and not os.path.lexists(ws.workdir / p):
+                out[p] = e
+        elif here.oid != e.oid and p in record and record[p].oid == here.oid:
+            out[p] = e
+    return out
 
 
 def _under_any(path: str, prefixes: Sequence[str]) -> bool:
@@ -273,6 +301,7 @@ class SectionStatus:
     recorded: object  # manifest.Changes: working manifest vs HEAD (to be committed)
     unrecorded: object  # manifest.Changes: workspace vs working manifest (run add)
     not_uploaded: list[Entry] = field(default_factory=list)
+    not_downloaded: list[Entry] = field(default_factory=list)  # never materialised here
     conflicted: bool = False  # the manifest is mid-merge (markers, or unmerged in the index)
     conflicts: list[object] = field(default_factory=list)  # merge.Conflict: unresolved entries
 
@@ -302,7 +331,11 @@ def status(ws: Workspace, remote: bool = False) -> list[SectionStatus]:
         if not present and not working and not committed:
             continue
         views[section.manifest] = working
-        out.append(SectionStatus(section, diff(committed, working), diff(working, current)))
+        absent = not_materialised(ws, section, working, current)
+        seen = dict(current)
+        seen.update(absent)  # so they show as not downloaded, not as the user's changes
+        out.append(SectionStatus(section, diff(committed, working), diff(working, seen),
+                                 not_downloaded=sorted(absent.values(), key=lambda e: e.path)))
     if remote:
         needs = [(st.section, e) for st in out for e in views[st.section.manifest].values()]
         by_bucket: dict[str, list[tuple[Section, Entry]]] = {}
@@ -400,7 +433,7 @@ def checkout(ws: Workspace, paths: Sequence[str] = (), discard: bool = False,
     `full` re-checks every file of the section (the explicit command); hooks pass
     full=False and only touch entries that changed since the last materialisation.
     """
-    plans: list[tuple[Section, Manifest, CheckoutPlan]] = []
+    plans: list[_SectionPlan] = []
     for section, sub in ws.targets(paths):
         new = ws.working_manifest(section)
         old = ws.materialised(section)
@@ -408,35 +441,38 @@ def checkout(ws: Workspace, paths: Sequence[str] = (), discard: bool = False,
             for p in sub:
                 check_path(p, section.path)
         only = (lambda p, sub=sub: _under_any(p, sub)) if sub is not None else None
+        present = (ws.workdir / section.path).is_dir()
         if full or sub is not None:
-            present = (ws.workdir / section.path).is_dir()
-            current = ws.scan(section, sub) if present else {}
+            scanned = ws.scan_result(section, sub) if present else None
         else:
             changes = diff(old, new)
-            touched = [e.path for e in changes.added + changes.removed] + [n.path for _, n in changes.modified]
+            touched = {e.path for e in changes.added + changes.removed} | {n.path for _, n in changes.modified}
             if not touched:
                 continue
-            current = ws.scan(section, _existing(ws, touched)) if (ws.workdir / section.path).is_dir() else {}
+            scanned = ws.scan_result(section, _existing(ws, sorted(touched))) if present else None
             # only the touched entries were scanned: the plan must not judge any other file
-            touched_set = set(touched)
-            only = touched_set.__contains__
-        plan = plan_checkout(old, new, current, ws.store.has, discard=discard, only=only)
-        plans.append((section, new, plan))
+            only = touched.__contains__
+        current = scanned.files if scanned else {}
+        blocked = _blocked(scanned)
+        plan = plan_checkout(old, new, current, ws.store.has, discard=discard, only=only,
+                             blocked=blocked)
+        plans.append(_SectionPlan(section, old, new, plan, only))
 
     result = CheckoutResult()
     if dry_run:
-        for section, _, plan in plans:
-            result.written += [e.path for e in plan.write]
-            result.deleted += [e.path for e in plan.delete]
-            result.kept += plan.keep
+        for sp in plans:
+            result.written += [e.path for e in sp.plan.write]
+            result.deleted += [e.path for e in sp.plan.delete]
+            result.kept += sp.plan.keep
         return result
 
-    fetched = download(ws, [(s, e) for s, _, p in plans for e in p.write])
+    fetched = download(ws, [(sp.section, e) for sp in plans for e in sp.plan.write])
     _report_fetch(fetched)
     result.skipped_sections = fetched.skipped_sections
     from .cache import safe_dest
 
-    for section, new, plan in plans:
+    for sp in plans:
+        section, plan = sp.section, sp.plan
         for entry in plan.stash:
             ws.store.add_file(ws.workdir / entry.path, entry.oid)
             result.stashed.append((entry.path, entry.oid))
@@ -448,19 +484,52 @@ def checkout(ws: Workspace, paths: Sequence[str] = (), discard: bool = False,
                 pass
             _prune_empty_dirs(ws.workdir / section.path, dest.parent)
             result.deleted.append(entry.path)
-        written: list[str] = []
+        not_written: set[str] = {p for p, _ in plan.keep}
         for entry in plan.write:
             if not ws.store.has(entry.oid):
+                not_written.add(entry.path)
                 if section.path not in result.skipped_sections:
                     result.failed.append(entry.path)
                 continue
             ws.store.materialise(entry.oid, safe_dest(ws.workdir, entry.path), ws.settings.link_type)
-            written.append(entry.path)
-        result.written += written
+            result.written.append(entry.path)
         result.kept += plan.keep
-        if section.path not in result.skipped_sections:
-            ws.record_materialised(section, new)
+        ws.record_materialised(section, _record(sp, not_written))
     return result
+
+
+@dataclass
+class _SectionPlan:
+    section: Section
+    old: Manifest  # what the work tree was last materialised to
+    new: Manifest  # the working manifest
+    plan: CheckoutPlan
+    only: Callable[[str], bool] | None  # the entries this checkout looked at (None: all)
+
+
+def _blocked(scanned: "ScanResult | None") -> Callable[[str], bool] | None:
+    """Paths the scan could not read safely, and everything below them."""
+    from .scan import SKIP_TMP
+
+    if scanned is None:
+        return None
+    paths = {p for p, why in scanned.skipped if why != SKIP_TMP}
+    if not paths:
+        return None
+    return lambda p: p in paths or any(p.startswith(b + "/") for b in paths)
+
+
+def _record(sp: _SectionPlan, not_written: set[str]) -> Manifest:
+    """What the work tree now holds: `new` where this checkout wrote or confirmed an entry,
+    the old record where it did not look, kept local work, or could not download."""
+    def done(path: str) -> bool:
+        return path not in not_written and (sp.only is None or sp.only(path))
+
+    entries = {p: e for p, e in sp.new.items() if done(p)}
+    for p, e in sp.old.items():
+        if not done(p) and (p in sp.new or p in not_written or (sp.only is not None and not sp.only(p))):
+            entries[p] = e
+    return Manifest(entries.values())
 
 
 def _existing(ws: Workspace, paths: list[str]) -> list[str]:
