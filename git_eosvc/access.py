@@ -128,27 +128,27 @@ def load(workdir: Path) -> AccessMap:
     return parse(text, ACCESS_FILE)
 
 
-def check_lock(workdir: Path, access: AccessMap) -> bool:
+def check_lock(workdir: Path, access: AccessMap, storage: dict[str, str] | None = None) -> bool:
     """Write the lock on first use; afterwards refuse any disagreement with access.json.
 
     Returns True when the lock was (re)created now: on a first use, or after the user
     deleted it to accept a change of access.
     """
     lock = workdir / LOCK_FILE
-    current = access.as_dict()
+    current = _lock_dict(access, storage)
     try:
         locked = json.loads(lock.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        write_lock(workdir, access)
+        write_lock(workdir, access, storage)
         return True
     except (OSError, ValueError):
         raise ConfigError(f"{LOCK_FILE} is unreadable",
                           hint=f"delete {LOCK_FILE} to re-create it from access.json") from None
     if locked != current:
         raise ConfigError(
-            f"access.json disagrees with the access lock {LOCK_FILE}:\n"
-            f"  lock:        {_describe(locked)}\n"
-            f"  access.json: {_describe(current)}",
+            f"access.json or .eosvcconfig disagrees with the access lock {LOCK_FILE}:\n"
+            f"  lock: {_describe(locked)}\n"
+            f"  now:  {_describe(current)}",
             hint=f"if the change is intended, delete {LOCK_FILE} to accept it (not recommended: "
                  "data that was private may become public)")
     return False
@@ -162,11 +162,19 @@ def locked_map(workdir: Path) -> dict[str, object] | None:
     return value if isinstance(value, dict) else None
 
 
-def write_lock(workdir: Path, access: AccessMap) -> None:
+def _lock_dict(access: AccessMap, storage: dict[str, str] | None) -> dict[str, object]:
+    out = access.as_dict()
+    if storage:
+        out["storage"] = dict(storage)
+    return out
+
+
+def write_lock(workdir: Path, access: AccessMap, storage: dict[str, str] | None = None) -> None:
     lock = workdir / LOCK_FILE
     lock.parent.mkdir(parents=True, exist_ok=True)
     tmp = lock.with_name(lock.name + f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(access.as_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.write_text(json.dumps(_lock_dict(access, storage), indent=2, sort_keys=True) + "\n",
+                   encoding="utf-8")
     os.replace(tmp, lock)
 
 
@@ -175,4 +183,7 @@ def _describe(m: object) -> str:
         return repr(m)
     sections = m.get("sections", {})
     parts = ", ".join(f"{k}={v}" for k, v in sections.items()) if isinstance(sections, dict) else "?"
-    return f"{m.get('kind')} repo: {parts}"
+    storage = m.get("storage")
+    where = ("; .eosvcconfig: " + ", ".join(f"{k}={v}" for k, v in sorted(storage.items()))
+             if isinstance(storage, dict) and storage else "")
+    return f"{m.get('kind')} repo: {parts}{where}"

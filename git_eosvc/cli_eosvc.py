@@ -106,6 +106,16 @@ def cmd_view(args: argparse.Namespace) -> int:
     return 0
 
 
+def _depth(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number 0 or more, not {text!r}")
+    return value
+
+
 def register(add: Add) -> None:
     sp = add("clone", cmd_clone, "git clone a repo, install, and download its artifacts (EOSVC's clone)")
     sp.add_argument("name")
@@ -118,5 +128,5 @@ def register(add: Add) -> None:
     sp.add_argument("--path", required=True)
     sp = add("view", cmd_view, "the manifests' tree with local and remote state")
     sp.add_argument("--path")
-    sp.add_argument("--max-depth", type=int)
+    sp.add_argument("--max-depth", type=_depth, metavar="N")
     sp.add_argument("--local", action="store_true", help="skip the S3 check")

@@ -59,10 +59,23 @@ def _bool(value: str, key: str, source: str) -> bool:
     raise ConfigError(f"{source}: {key} must be true or false, not {value!r}")
 
 
+# What a committed .eosvcconfig may set: where the data lives. How this clone behaves
+# (cache location, link type, parallelism, auto-add) is the clone's own business.
+COMMITTED_KEYS = ("repo", "public_bucket", "private_bucket", "endpoint", "region")
+STORAGE_KEYS = ("eosvc.repo", "eosvc.publicbucket", "eosvc.privatebucket", "eosvc.endpoint")
+
+
+def storage_of(committed: Mapping[str, str]) -> dict[str, str]:
+    """The committed settings that decide where private data goes (pinned by the access lock)."""
+    return {k: committed[k] for k in STORAGE_KEYS if k in committed}
+
+
 def resolve(env: Mapping[str, str], clone: Mapping[str, str], committed: Mapping[str, str],
             default_repo: str) -> Settings:
     """Merge the three layers. Keys of `clone`/`committed` are lowercased git config names."""
     values: dict[str, tuple[str, str]] = {}  # setting -> (value, where it came from)
+    committed = {k: v for k, v in committed.items()
+                 if any(_KEYS[n][0] == k for n in COMMITTED_KEYS)}
     for name, (key, env_names) in _KEYS.items():
         for var in env_names:
             if env.get(var):
@@ -107,7 +120,12 @@ def resolve(env: Mapping[str, str], clone: Mapping[str, str], committed: Mapping
     if "repo" not in kwargs:
         _check_repo_name(default_repo, "the repository's folder name")
         kwargs["repo"] = default_repo
-    return Settings(**kwargs)  # type: ignore[arg-type]
+    settings = Settings(**kwargs)  # type: ignore[arg-type]
+    if settings.public_bucket == settings.private_bucket:
+        raise ConfigError(f"the public and the private bucket are the same ({settings.public_bucket!r}): "
+                          "private data would be readable by anyone",
+                          hint="set eosvc.publicBucket and eosvc.privateBucket to two different buckets")
+    return settings
 
 
 def _check_repo_name(value: str, source: str) -> None:

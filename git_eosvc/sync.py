@@ -45,8 +45,13 @@ class Workspace:
     def open(cls, start: Path | None = None, check_lock: bool = True) -> "Workspace":
         repo = Repo.discover(start)
         access = access_mod.load(repo.workdir)
-        fresh_lock = access_mod.check_lock(repo.workdir, access) if check_lock else False
-        ws = cls(repo, access, load_settings(repo))
+        committed = config_mod.read_config_file(repo.workdir / config_mod.CONFIG_FILE)
+        settings = config_mod.resolve(os.environ, repo.config_values(), committed, repo.default_name())
+        # the lock also pins where the committed config sends data, so a pulled commit
+        # cannot quietly redirect private objects to another bucket or endpoint
+        fresh_lock = access_mod.check_lock(repo.workdir, access, config_mod.storage_of(committed)) \
+            if check_lock else False
+        ws = cls(repo, access, settings)
         ws.fresh_lock = fresh_lock
         return ws
 
@@ -184,15 +189,6 @@ class Workspace:
             if why != SKIP_TMP:
                 ui.warn(f"{path}: {why}")
         return result
-
-
-def load_settings(repo: Repo) -> config_mod.Settings:
-    return config_mod.resolve(
-        os.environ,
-        repo.config_values(),
-        config_mod.read_config_file(repo.workdir / config_mod.CONFIG_FILE),
-        repo.default_name(),
-    )
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -561,23 +557,51 @@ def report_checkout(result: CheckoutResult) -> None:
 
 
 def needs_for(ws: Workspace, commits: Iterable[str]) -> list[Need]:
-    """Every (bucket, object) the commits' manifests reference; manifests read once per blob."""
-    seen_blobs: set[str] = set()
+    """Every (bucket, object) the commits' manifests reference; manifests read once per blob.
+
+    An object goes to the public bucket only if its section is public both in this clone's
+    (locked) access map and in the access.json of the commit that references it: a branch
+    that made a section private never publishes it, whatever the work tree says.
+    """
+    seen: set[tuple[str, bool]] = set()
     groups: list[tuple[str, Iterable[Entry]]] = []
     git = ws.repo.git
+    access_at: dict[str, AccessMap | None] = {}
     for commit_id in commits:
         tree = git[commit_id].tree
+        commit_access = _access_at(ws, tree, commit_id, access_at)
         for section in ws.access.sections:
             try:
                 blob_id = str(tree[section.manifest].id)
             except KeyError:
                 continue
-            if blob_id in seen_blobs:
+            public = section.public and (commit_access is None or _is_public(commit_access, section))
+            if (blob_id, public) in seen:
                 continue
-            seen_blobs.add(blob_id)
+            seen.add((blob_id, public))
             manifest = decode(git[blob_id].data, f"{commit_id[:10]}:{section.manifest}", section.path)
-            groups.append((ws.bucket(section), manifest.values()))
+            groups.append((ws.settings.bucket(public), manifest.values()))
     return collect_needs(groups)
+
+
+def _access_at(ws: Workspace, tree: object, commit_id: str,
+               cache: dict[str, AccessMap | None]) -> AccessMap | None:
+    """The access map a commit declares (None: it has no access.json)."""
+    try:
+        blob_id = str(tree[access_mod.ACCESS_FILE].id)  # type: ignore[index]
+    except KeyError:
+        return None
+    if blob_id not in cache:
+        try:
+            text = ws.repo.git[blob_id].data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ConfigError(f"commit {commit_id[:10]} has an access.json that is not UTF-8") from None
+        cache[blob_id] = access_mod.parse(text, f"{commit_id[:10]}:{access_mod.ACCESS_FILE}")
+    return cache[blob_id]
+
+
+def _is_public(amap: AccessMap, section: Section) -> bool:
+    return any(s.path == section.path and s.public for s in amap.sections)
 
 
 @dataclass

@@ -59,7 +59,7 @@ def test_lock_written_on_first_use_then_enforced(tmp_path: Path) -> None:
     flipped = access.parse('{"data": "private", "output": "private"}')
     with pytest.raises(ConfigError) as info:
         access.check_lock(tmp_path, flipped)
-    assert "lock:" in info.value.message and "access.json:" in info.value.message
+    assert "lock:" in info.value.message and "now:" in info.value.message
     assert "delete" in (info.value.hint or "")
     (tmp_path / access.LOCK_FILE).unlink()
     access.check_lock(tmp_path, flipped)

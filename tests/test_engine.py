@@ -135,12 +135,14 @@ def test_hostile_manifest_paths_refused_before_writing(tmp_path: Path, remote: P
     write(a, "data/ok.txt", "ok\n")
     commit_all(a, "ok")
     oid = hash_bytes(b"ok\n")
-    for hostile in ("data/../x", "/etc/x", "data/.git/x"):
+    absolute = tmp_path / "absolute-target"
+    for hostile in ("data/../x", "/etc/x", str(absolute), "data/.git/x"):
         (a / "data.eosvc").write_bytes(f"eosvc-manifest v1\n{oid} 3 {hostile}\n".encode())
         proc = eosvc(a, "checkout", check=False)
         assert proc.returncode == 2, proc.stderr
         assert "unsafe path" in proc.stderr and "Traceback" not in proc.stderr
-    assert not (tmp_path / "x").exists() and not (a / "x").exists()
+    assert not (tmp_path / "x").exists() and not (a / "x").exists() and not absolute.exists()
+    assert not (a / "data/.git").exists()
 
 
 def test_tampered_object_rejected_on_download(tmp_path: Path, remote: Path, s3: S3) -> None:

@@ -110,7 +110,7 @@ def test_access_lock_refuses_changes_until_deleted(tmp_path: Path, remote: Path,
     for args in (["status"], ["view"], ["push"], ["download", "--path", "data/"]):
         proc = run_eosvc(a, *args, check=False)
         assert proc.returncode == 2, args
-        assert "lock:" in proc.stderr and "access.json:" in proc.stderr and "access.lock.json" in proc.stderr
+        assert "lock:" in proc.stderr and "now:" in proc.stderr and "access.lock.json" in proc.stderr
     (a / ".eosvc/access.lock.json").unlink()
     run_eosvc(a, "status")
 
