@@ -45,6 +45,14 @@ def _install(repo, force: bool, chain: bool, hooks: bool = True) -> int:  # type
 
     for line in install.describe(install.install(repo, force=force, chain=chain, hooks=hooks)):
         ui.info(line)
+    return materialise_head(repo)
+
+
+def materialise_head(repo) -> int:  # type: ignore[no-untyped-def]
+    """After install or clone: bring HEAD's artifacts (not with EOSVC_SKIP=1: CI needing no data)."""
+    if os.environ.get("EOSVC_SKIP") == "1":
+        ui.info("EOSVC_SKIP=1: artifacts not materialised (`git eosvc checkout` brings them)")
+        return 0
     if (repo.workdir / "access.json").exists() and repo.head() is not None:
         from .sync import Workspace, checkout, report_checkout
 

@@ -19,16 +19,13 @@ def cmd_clone(args: argparse.Namespace) -> int:
     if not (target / "access.json").exists():
         return 0
     from . import install
+    from .cli import materialise_head
     from .repo import Repo
-    from .sync import Workspace, checkout, report_checkout
 
     repo = Repo.discover(target)
     install.install(repo, force=False, chain=False)
-    with Workspace.open(target) as ws:
-        result = checkout(ws, full=True)
-    report_checkout(result)
-    ui.info(f"cloned into {target}: {len(result.written)} artifact(s) written")
-    return 0 if result.ok else 1
+    ui.info(f"cloned into {target}")
+    return materialise_head(repo)
 
 
 def _paths(ws, raw: str) -> tuple[object, str]:  # type: ignore[no-untyped-def]

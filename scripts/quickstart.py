@@ -93,6 +93,7 @@ def walkthrough(work: Path, endpoint: str, keep: bool) -> int:
     run(alice, "cat", "access.json", env=env)
 
     step("Alice writes data and output, records them, commits and pushes")
+    print("[alice]$ # write data/train.csv, data/big.bin (3 MiB), output/predictions.csv")
     (alice / "data").mkdir()
     (alice / "data" / "train.csv").write_text("smiles,activity\nCCO,0.1\nCCN,0.7\n")
     (alice / "data" / "big.bin").write_bytes(os.urandom(3 * 1024 * 1024))
@@ -101,7 +102,6 @@ def walkthrough(work: Path, endpoint: str, keep: bool) -> int:
     run(alice, "git", "eosvc", "add", env=env)
     run(alice, "git", "eosvc", "status", env=env)
     run(alice, "cat", "data.eosvc", env=env)
-    run(alice, "git", "add", "-A", env=env)
     run(alice, "git", "commit", "-q", "-m", "Add training data and predictions", env=env)
     run(alice, "git", "push", "-q", "-u", "origin", "main", env=env)
 
@@ -120,9 +120,10 @@ def walkthrough(work: Path, endpoint: str, keep: bool) -> int:
         raise SystemExit("quickstart: the bytes differ")
 
     step("Bob changes the data, commits and pushes; Alice pulls")
+    print("[bob]$ # append a row to data/train.csv")
     (bob / "data" / "train.csv").write_text("smiles,activity\nCCO,0.1\nCCN,0.7\nCCC,0.3\n")
     run(bob, "git", "eosvc", "add", env=env)
-    run(bob, "git", "commit", "-q", "-am", "More training data", env=env)
+    run(bob, "git", "commit", "-q", "-m", "More training data", env=env)
     run(bob, "git", "push", "-q", env=env)
     run(alice, "git", "pull", "-q", env=env)
     run(alice, "git", "eosvc", "diff", "HEAD~1", "HEAD", env=env)

@@ -1,8 +1,6 @@
 #!/usr/bin/env bash
-# Set up a virtualenv (.venv) with git-eosvc and its test extras, then run the whole test suite.
+# Set up .venv (git-eosvc and its test extras), then run the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python3 -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[test]'
+bash scripts/setup-venv.sh
 exec .venv/bin/python -m pytest -q "$@"
