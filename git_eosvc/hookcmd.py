@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from .hooksync import RefUpdate
     from .sync import Workspace
 
-HOOKS = ("pre-commit", "pre-push", "post-checkout", "post-merge", "post-rewrite")
+HOOKS = ("pre-commit", "pre-push", "post-checkout", "post-merge", "post-rewrite", "post-commit")
 _OID = re.compile(r"(?:[0-9a-f]{40}|[0-9a-f]{64})")
 
 
@@ -250,6 +250,12 @@ def _post_args(name: str, args: list[str]) -> str | None:
         if len(args) > 1 or command not in ("amend", "rebase"):
             raise UsageError(f"post-rewrite expects amend or rebase, got {' '.join(args)!r}")
         return command  # git's stdin lists the rewritten pairs; HEAD's manifests say it all
+    if name == "post-commit":
+        # git runs no post-merge after a merge whose conflicts the user resolved by hand:
+        # the commit that concludes it is where the merged manifests get materialised
+        if args:
+            raise UsageError(f"post-commit takes no arguments, got {' '.join(args)!r}")
+        return "commit"
     raise UsageError(f"unknown hook {name!r}", hint=f"hooks: {', '.join(HOOKS)}")
 
 

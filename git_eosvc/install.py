@@ -19,7 +19,7 @@ from pathlib import Path
 from .errors import UsageError
 from .repo import Repo
 
-HOOK_NAMES = ("pre-commit", "pre-push", "post-checkout", "post-merge", "post-rewrite")
+HOOK_NAMES = ("pre-commit", "pre-push", "post-checkout", "post-merge", "post-rewrite", "post-commit")
 HOOK_VERSION = 1
 CHAINED_SUFFIX = ".eosvc-chained"    # a foreign hook kept by --chain; ours runs it first
 REPLACED_SUFFIX = ".eosvc-replaced"  # a foreign hook replaced by --force, kept as a copy
@@ -31,6 +31,7 @@ _ABOUT = {
     "post-checkout": "Materialises the artifacts of the checked-out commit (never loses local work).",
     "post-merge": "Materialises the artifacts of the merged commit (never loses local work).",
     "post-rewrite": "Materialises the artifacts after a rebase (never loses local work).",
+    "post-commit": "Materialises the artifacts of a merge whose conflicts were resolved by hand.",
 }
 _MISSING = {
     "pre-commit": "git-eosvc: not found ({where}): commit blocked, the staged artifacts cannot be "

@@ -226,8 +226,29 @@ def has_conflict_markers(data: bytes) -> bool:
     return any(line.startswith(_CONFLICT_PREFIXES) for line in data.split(b"\n"))
 
 
+_MEMO: dict[tuple[bytes, str | None], Manifest] = {}
+_MEMO_SIZE = 16
+
+
 def decode(data: bytes, source: str = "<manifest>", section: str | None = None) -> Manifest:
-    """Strict parse. Every error names `source` and the line number."""
+    """Strict parse. Every error names `source` and the line number.
+
+    HEAD's manifest, the working one and the last materialised one are usually the same
+    bytes: a parse is remembered (manifests are immutable), so status parses 10,000
+    lines once, not three times.
+    """
+    key = (data, section)
+    hit = _MEMO.get(key)
+    if hit is not None:
+        return hit
+    manifest = _decode(data, source, section)
+    if len(_MEMO) >= _MEMO_SIZE:
+        _MEMO.clear()
+    _MEMO[key] = manifest
+    return manifest
+
+
+def _decode(data: bytes, source: str, section: str | None) -> Manifest:
     if has_conflict_markers(data):
         raise ConflictError(
             f"{source} has unresolved merge conflicts",
