@@ -201,3 +201,44 @@ def test_hook_driven_pull_touches_only_changed_entries(tmp_path: Path, remote: P
     assert (b / "data/x.txt").read_bytes() == b"local edit, never added\n"
     assert "x.txt" not in proc.stderr
     assert "1 written" in proc.stderr
+
+
+def test_fetch_verify_and_dry_runs(tmp_path: Path, remote: Path, s3: S3) -> None:
+    a = new_repo(tmp_path, remote)
+    write(a, "data/f.txt", "v1\n")
+    commit_all(a, "v1")
+    write(a, "data/f.txt", "v2\n")
+    commit_all(a, "v2")
+    eosvc(a, "push")
+    b = clone(tmp_path, remote, "b")
+    store = b / ".git/eosvc/objects"
+
+    # fetch fills the store for a revision and leaves the work tree alone
+    eosvc(b, "fetch", "HEAD~1")
+    assert list(store.rglob(str(hash_bytes(b"v1\n"))))
+    assert not (b / "data").exists()
+
+    # checkout --dry-run prints the plan and writes nothing
+    out = eosvc(b, "checkout", "--dry-run").stdout
+    assert "write   data/f.txt" in out and not (b / "data").exists()
+    eosvc(b, "checkout")
+    write(b, "data/f.txt", "local\n")
+    out = eosvc(b, "checkout", "--dry-run").stdout
+    assert "keep    data/f.txt" in out and (b / "data/f.txt").read_text() == "local\n"
+
+    # push --dry-run says what would go up, uploads nothing
+    write(a, "data/g.txt", "new\n")
+    commit_all(a, "g")
+    assert "would upload 1 object(s)" in eosvc(a, "push", "--dry-run").stdout
+    assert obj_key(b"new\n") not in s3.keys(s3.public_bucket)
+
+    # verify: all good, then a corrupt local object and an object gone from S3
+    assert eosvc(b, "verify").returncode == 0
+    obj = next(store.rglob(str(hash_bytes(b"v2\n"))))
+    obj.chmod(0o644)
+    obj.write_bytes(b"rot\n")
+    s3.client().delete_object(Bucket=s3.public_bucket, Key=obj_key(b"v2\n"))
+    proc = eosvc(b, "verify", check=False)
+    assert proc.returncode == 1
+    assert "corrupt object" in proc.stderr and "not on S3: data/f.txt" in proc.stderr
+    assert not obj.exists()  # removed, so it is downloaded again rather than used
