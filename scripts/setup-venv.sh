@@ -8,7 +8,13 @@ want=$(python3 -c 'import hashlib,sys; print(hashlib.sha256(open("pyproject.toml
 if [ -x .venv/bin/python ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
   exit 0
 fi
+echo "setting up .venv (git-eosvc and its test extras; log: .venv/install.log) ..."
 python3 -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[test]'
+# pip's and setuptools' chatter goes to the log; it is shown only if the install fails
+if ! { .venv/bin/python -m pip install -q --upgrade pip &&
+       .venv/bin/python -m pip install -q -e '.[test]'; } > .venv/install.log 2>&1; then
+  cat .venv/install.log >&2
+  echo "setup-venv: installing git-eosvc failed (see above)" >&2
+  exit 1
+fi
 echo "$want" > "$stamp"
