@@ -99,9 +99,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             if not changes:
                 continue
             lines.append(f"  {title}:")
-            lines += [f"    added:    {e.path}" for e in changes.added]  # type: ignore[attr-defined]
-            lines += [f"    modified: {n.path}" for _, n in changes.modified]  # type: ignore[attr-defined]
-            lines += [f"    deleted:  {e.path}" for e in changes.removed]  # type: ignore[attr-defined]
+            lines += [f"    added:    {e.path}" for e in changes.added]
+            lines += [f"    modified: {n.path}" for _, n in changes.modified]
+            lines += [f"    deleted:  {e.path}" for e in changes.removed]
         if st.not_downloaded:
             n = len(st.not_downloaded)
             lines.append(f"  not materialised here: {n} file(s) "
@@ -282,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return args.handler(args)
+        return int(args.handler(args))
     except EosvcError as exc:
         if ui.debug_enabled():
             raise

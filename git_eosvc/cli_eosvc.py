@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from . import ui
+
+if TYPE_CHECKING:
+    from .access import Section
+    from .sync import Workspace
 
 Add = Callable[..., argparse.ArgumentParser]
 
@@ -28,7 +32,7 @@ def cmd_clone(args: argparse.Namespace) -> int:
     return materialise_head(repo)
 
 
-def _paths(ws, raw: str) -> tuple[object, str]:  # type: ignore[no-untyped-def]
+def _paths(ws: "Workspace", raw: str) -> tuple["Section", str]:
     from . import eosvc
 
     return eosvc.normalize(ws.access, raw)
@@ -56,11 +60,11 @@ def cmd_upload(args: argparse.Namespace) -> int:
 
             raise UsageError(f"'{rel}' does not exist")
         add(ws, [str(ws.workdir / rel)])
-        entries = [e for p, e in ws.working_manifest(section).items()  # type: ignore[attr-defined]
-                   if p == rel or p.startswith(rel.rstrip("/") + "/") or rel == section.path]  # type: ignore[attr-defined]
-        result = upload_needs(ws, collect_needs([(ws.bucket(section), entries)]))  # type: ignore[arg-type]
+        entries = [e for p, e in ws.working_manifest(section).items()
+                   if p == rel or p.startswith(rel.rstrip("/") + "/") or rel == section.path]
+        result = upload_needs(ws, collect_needs([(ws.bucket(section), entries)]))
     ui.info(f"{rel}: {len(entries)} file(s) recorded, {result.uploaded} uploaded "
-            f"({ui.human_size(result.bytes)}); {section.manifest} is staged, commit it")  # type: ignore[attr-defined]
+            f"({ui.human_size(result.bytes)}); {section.manifest} is staged, commit it")
     return 0
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from .access import Section
 from .errors import CredentialsError, ManifestError
@@ -69,7 +69,7 @@ def _commit_of(repo: Repo, oid: str) -> str | None:
     return None
 
 
-def _pygit2():  # type: ignore[no-untyped-def]
+def _pygit2() -> Any:
     import pygit2
 
     return pygit2
@@ -153,8 +153,7 @@ def push_needs(ws: Workspace, commits: Sequence[str]) -> list[Need]:
     and a push that changes one file of 10,000 asks S3 about one object, not 10,000.
     """
     pushed = set(commits)
-    git = ws.repo.git
-    boundary = {str(p) for c in commits for p in git[c].parent_ids if str(p) not in pushed}
+    boundary = {str(p) for c in commits for p in ws.repo.commit(c).parent_ids if str(p) not in pushed}
     known = {(n.bucket, n.oid) for n in needs_for(ws, sorted(boundary))}
     return [n for n in needs_for(ws, commits) if (n.bucket, n.oid) not in known]
 
@@ -220,7 +219,7 @@ def _staged_bytes(ws: Workspace, index: object, path: str) -> bytes | None:
         entry = index[path]  # type: ignore[index]
     except KeyError:
         return None
-    return ws.repo.git[entry.id].data
+    return ws.repo.blob(entry.id)
 
 
 def _unrecorded(ws: Workspace, section: Section, staged: bytes | None) -> object | None:
@@ -292,12 +291,11 @@ def _not_stored(ws: Workspace, section: Section, index: object, parents: Sequenc
             pass
     if blob_id in parent_blobs:
         return []  # the manifest is not part of this commit's change
-    git = ws.repo.git
-    staged = decode(git[blob_id].data, f"{section.manifest} (staged)", section.path)
+    staged = decode(ws.repo.blob(blob_id), f"{section.manifest} (staged)", section.path)
     known: set[str] = set()
     for blob in parent_blobs:
         try:
-            known.update(e.oid for e in decode(git[blob].data, section.manifest, section.path).values())
+            known.update(e.oid for e in decode(ws.repo.blob(blob), section.manifest, section.path).values())
         except ManifestError:
             pass  # an old malformed manifest vouches for nothing
     return [e for e in staged.values() if e.oid not in known and not ws.store.has(e.oid)]

@@ -678,7 +678,7 @@ def _attempt(fn: Callable[[], int]) -> tuple[int, str | None]:
         return 0, str(e)
 
 
-def _report(report: TransferReport, items: Sequence[Upload] | Sequence[Download],
+def _report(report: TransferReport, items: Sequence[Upload | Download],
             outcomes: Sequence[tuple[int, str | None]]) -> TransferReport:
     for item, (moved, error) in zip(items, outcomes):
         if error is None:
@@ -706,7 +706,7 @@ def _status(e: Exception) -> int | None:
     status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
     if status is None and str(response.get("Error", {}).get("Code", "")).isdigit():
         status = int(response["Error"]["Code"])  # HEAD has no body: the code is the status
-    return status
+    return int(status) if status is not None else None
 
 
 def _code(e: Exception) -> str:

@@ -116,19 +116,37 @@ class Repo:
                 walker.hide(oid)
         return [str(c.id) for c in walker]
 
+    def blob(self, oid: object) -> bytes:
+        """The bytes of a blob by id (an id from a tree or the index)."""
+        import pygit2
+
+        obj = self.git[oid]  # type: ignore[index]
+        if not isinstance(obj, pygit2.Blob):
+            raise OperationError(f"git object {oid} is not a file")
+        return obj.data
+
+    def commit(self, oid: str) -> "pygit2.Commit":
+        import pygit2
+
+        obj = self.git[oid]
+        if not isinstance(obj, pygit2.Commit):
+            raise UsageError(f"{oid} is not a commit")
+        return obj
+
     def file_at(self, rev: str | None, path: str) -> bytes | None:
         """A file's bytes at a revision (None: no such file, or no revision)."""
+        import pygit2
+
         if rev is None:
             return None
-        commit = self.git.get(rev) if len(rev) == 40 else None
-        if commit is None:
-            commit = self.git.revparse_single(rev).peel(_commit_type())
+        obj = self.git.get(rev) if len(rev) == 40 else None
+        commit = obj if isinstance(obj, pygit2.Commit) else self.git.revparse_single(rev).peel(pygit2.Commit)
         try:
             entry = commit.tree[path]
         except KeyError:
             return None
-        obj = self.git[entry.id]
-        return obj.data if obj.type_str == "blob" else None
+        blob = self.git[entry.id]
+        return blob.data if isinstance(blob, pygit2.Blob) else None
 
     def staged_file(self, path: str) -> bytes | None:
         """A file's staged bytes (stage 0), None if not in the index."""
@@ -137,7 +155,7 @@ class Repo:
             entry = index[path]
         except KeyError:
             return None
-        return self.git[entry.id].data
+        return self.blob(entry.id)
 
     def manifest_at(self, rev: str | None, manifest_path: str, section: str) -> Manifest:
         data = self.file_at(rev, manifest_path)

@@ -20,7 +20,7 @@ from .access import AccessMap, Section
 from .errors import (ConfigError, CredentialsError, ManifestError, OperationError, TransferError,
                      UsageError)
 from .hashing import Sha256
-from .manifest import EMPTY, Entry, Manifest, check_path, decode, diff, encode
+from .manifest import EMPTY, Changes, Entry, Manifest, check_path, decode, diff, encode
 from .plan import CheckoutPlan, Need, collect_needs, plan_checkout
 from .repo import Repo
 
@@ -294,8 +294,8 @@ def store_files(ws: Workspace, entries: Sequence[Entry]) -> int:
 @dataclass
 class SectionStatus:
     section: Section
-    recorded: object  # manifest.Changes: working manifest vs HEAD (to be committed)
-    unrecorded: object  # manifest.Changes: workspace vs working manifest (run add)
+    recorded: Changes  # working manifest vs HEAD (to be committed)
+    unrecorded: Changes  # workspace vs working manifest (run add)
     not_uploaded: list[Entry] = field(default_factory=list)
     not_downloaded: list[Entry] = field(default_factory=list)  # never materialised here
     conflicted: bool = False  # the manifest is mid-merge (markers, or unmerged in the index)
@@ -447,7 +447,7 @@ def checkout(ws: Workspace, paths: Sequence[str] = (), discard: bool = False,
                 continue
             scanned = ws.scan_result(section, _existing(ws, sorted(touched))) if present else None
             # only the touched entries were scanned: the plan must not judge any other file
-            only = touched.__contains__
+            only = touched.__contains__  # type: ignore[assignment]
         current = scanned.files if scanned else {}
         blocked = _blocked(scanned)
         plan = plan_checkout(old, new, current, ws.store.has, discard=discard, only=only,
@@ -565,10 +565,9 @@ def needs_for(ws: Workspace, commits: Iterable[str]) -> list[Need]:
     """
     seen: set[tuple[str, bool]] = set()
     groups: list[tuple[str, Iterable[Entry]]] = []
-    git = ws.repo.git
     access_at: dict[str, AccessMap | None] = {}
     for commit_id in commits:
-        tree = git[commit_id].tree
+        tree = ws.repo.commit(commit_id).tree
         commit_access = _access_at(ws, tree, commit_id, access_at)
         for section in ws.access.sections:
             try:
@@ -579,7 +578,7 @@ def needs_for(ws: Workspace, commits: Iterable[str]) -> list[Need]:
             if (blob_id, public) in seen:
                 continue
             seen.add((blob_id, public))
-            manifest = decode(git[blob_id].data, f"{commit_id[:10]}:{section.manifest}", section.path)
+            manifest = decode(ws.repo.blob(blob_id), f"{commit_id[:10]}:{section.manifest}", section.path)
             groups.append((ws.settings.bucket(public), manifest.values()))
     return collect_needs(groups)
 
@@ -593,7 +592,7 @@ def _access_at(ws: Workspace, tree: object, commit_id: str,
         return None
     if blob_id not in cache:
         try:
-            text = ws.repo.git[blob_id].data.decode("utf-8")
+            text = ws.repo.blob(blob_id).decode("utf-8")
         except UnicodeDecodeError:
             raise ConfigError(f"commit {commit_id[:10]} has an access.json that is not UTF-8") from None
         cache[blob_id] = access_mod.parse(text, f"{commit_id[:10]}:{access_mod.ACCESS_FILE}")
@@ -632,18 +631,17 @@ def refuse_access_flips(ws: Workspace, commits: Iterable[str]) -> None:
     private = {path for path, value in sections.items() if value == "private"}
     if not private:
         return
-    git = ws.repo.git
     seen: set[str] = set()
     for commit_id in commits:
         try:
-            blob_id = str(git[commit_id].tree[access_mod.ACCESS_FILE].id)
+            blob_id = str(ws.repo.commit(commit_id).tree[access_mod.ACCESS_FILE].id)
         except KeyError:
             continue
         if blob_id in seen:
             continue
         seen.add(blob_id)
         try:
-            amap = access_mod.parse(git[blob_id].data.decode("utf-8"), f"{commit_id[:10]}:access.json")
+            amap = access_mod.parse(ws.repo.blob(blob_id).decode("utf-8"), f"{commit_id[:10]}:access.json")
         except (UnicodeDecodeError, ConfigError) as exc:
             raise ConfigError(f"commit {commit_id[:10]} has an invalid access.json: {exc}") from None
         flipped = [s.path for s in amap.sections if s.public and s.path in private]
@@ -718,7 +716,7 @@ def upstream(ws: Workspace) -> tuple[str, str]:
 
 def _cfg(cfg: object, key: str) -> str | None:
     try:
-        return cfg[key]  # type: ignore[index]
+        return str(cfg[key])  # type: ignore[index]
     except KeyError:
         return None
 
@@ -730,7 +728,7 @@ def push(ws: Workspace, dry_run: bool = False) -> UploadResult:
         shown = "\n".join(f"  {line}" for line in dirty[:10])
         raise UsageError(f"the work tree has uncommitted changes:\n{shown}",
                          hint="commit them (data: `git eosvc add` then `git commit`) or stash them, then push")
-    unrecorded = [st for st in status(ws) if st.unrecorded]  # type: ignore[truthy-function]
+    unrecorded = [st for st in status(ws) if st.unrecorded]
     if unrecorded:
         names = ", ".join(st.section.path + "/" for st in unrecorded)
         raise UsageError(f"artifacts changed in {names} but were not recorded",
