@@ -162,12 +162,15 @@ class Store:
         self.tmp.mkdir(parents=True, exist_ok=True)
         return self.tmp / f"{_token()}.tmp"
 
-    def adopt(self, tmp: Path, oid: Sha256, actual: Sha256 | None = None) -> Path:
+    def adopt(self, tmp: Path, oid: Sha256, actual: Sha256 | None = None,
+              durable: bool = True) -> Path:
         """Move a finished temp file into the store as `oid`, after checking its bytes.
 
         `actual` is the sha256 the caller computed while writing tmp (e.g. while
         downloading); without it, tmp is hashed here. On mismatch tmp is deleted and
-        IntegrityError raised: a wrong object never lands in the store.
+        IntegrityError raised: a wrong object never lands in the store. `durable=False`
+        skips the fsync for bytes that can be fetched again (downloads): a crash can then
+        leave a short object, which `materialise` notices by its size.
         """
         try:
             if actual is None:
@@ -182,7 +185,8 @@ class Store:
             # fsync before the rename: after a crash the name must not point at missing data.
             fd = os.open(tmp, os.O_RDONLY)
             try:
-                os.fsync(fd)
+                if durable:
+                    os.fsync(fd)
                 os.fchmod(fd, 0o444)  # objects are immutable; also guards hardlinked workspaces
             finally:
                 os.close(fd)
@@ -255,7 +259,7 @@ class Store:
     # ------------------------------------------------------------ workspace
 
     def materialise(self, oid: Sha256, dest: Path, link_type: str = "reflink",
-                    *, workdir: Path | None = None) -> None:
+                    *, workdir: Path | None = None, size: int | None = None) -> None:
         """Write the object's bytes at dest atomically (temp file beside it + os.replace).
 
         link_type: "reflink" (clone, else copy), "copy": a normal writable file
@@ -278,6 +282,11 @@ class Store:
         except FileNotFoundError:
             raise OperationError(f"object {oid.short} for {os.fspath(dest)!r} is not in the local cache",
                                  hint="run `git eosvc fetch` (or `git eosvc checkout`)") from None
+        if size is not None and sst.st_size != size:
+            _unlink_quiet(src)  # damaged (e.g. cut short by a crash): fetch it again
+            raise IntegrityError(f"object {oid.short} in the local store is damaged "
+                                 f"({sst.st_size} bytes, {size} expected); it was removed",
+                                 hint="run `git eosvc checkout` again to download it")
         tmp = dest.parent / f"{WORKSPACE_TMP_PREFIX}{_token()}"
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,7 @@ from . import access as access_mod
 from . import config as config_mod
 from . import ui
 from .access import AccessMap, Section
-from .errors import (ConfigError, CredentialsError, ManifestError, OperationError, TransferError,
+from .errors import (ConfigError, CredentialsError, IntegrityError, ManifestError, OperationError, TransferError,
                      UsageError)
 from .hashing import Sha256
 from .manifest import EMPTY, Changes, Entry, Manifest, check_path, decode, diff, encode
@@ -481,14 +481,32 @@ def checkout(ws: Workspace, paths: Sequence[str] = (), discard: bool = False,
             _prune_empty_dirs(ws.workdir / section.path, dest.parent)
             result.deleted.append(entry.path)
         not_written: set[str] = {p for p, _ in plan.keep}
+        ready = []
         for entry in plan.write:
-            if not ws.store.has(entry.oid):
-                not_written.add(entry.path)
-                if section.path not in result.skipped_sections:
-                    result.failed.append(entry.path)
+            if ws.store.has(entry.oid):
+                ready.append(entry)
                 continue
-            ws.store.materialise(entry.oid, safe_dest(ws.workdir, entry.path), ws.settings.link_type)
-            result.written.append(entry.path)
+            not_written.add(entry.path)
+            if section.path not in result.skipped_sections:
+                result.failed.append(entry.path)
+
+        def write(entry: Entry) -> str | None:
+            try:
+                ws.store.materialise(entry.oid, safe_dest(ws.workdir, entry.path),
+                                     ws.settings.link_type, size=entry.size)
+            except IntegrityError as exc:
+                return exc.message
+            return None
+
+        # copies are I/O: a few at a time keep the disk busy while Python waits
+        with ThreadPoolExecutor(max_workers=min(8, ws.settings.jobs)) as pool:
+            for entry, error in zip(ready, pool.map(write, ready)):
+                if error is None:
+                    result.written.append(entry.path)
+                else:
+                    ui.error(f"{entry.path}: {error}")
+                    not_written.add(entry.path)
+                    result.failed.append(entry.path)
         result.kept += plan.keep
         ws.record_materialised(section, _record(sp, not_written))
     return result

@@ -251,3 +251,17 @@ def test_verify_finds_and_removes_corrupt_objects(store: Store) -> None:
     (store.objects / "ab" / "cd").mkdir(parents=True)
     (store.objects / "ab" / "cd" / "not-a-hash").write_bytes(b"")
     assert sorted(store.iter_oids()) == sorted(o for o in oids if o != oids[2])
+
+
+def test_materialise_refuses_a_short_object_and_removes_it(tmp_path: Path) -> None:
+    """A download adopted without fsync may be cut short by a crash: its size gives it away."""
+    store = Store(tmp_path / "store")
+    src = tmp_path / "f"
+    src.write_bytes(b"0123456789")
+    oid = store.add_file(src)
+    obj = store.object_path(oid)
+    obj.chmod(0o644)
+    obj.write_bytes(b"0123")  # what a crash could leave behind
+    with pytest.raises(IntegrityError, match="damaged"):
+        store.materialise(oid, tmp_path / "out", "copy", size=10)
+    assert not obj.exists() and not (tmp_path / "out").exists()
