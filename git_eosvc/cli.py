@@ -6,7 +6,11 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
+
+if TYPE_CHECKING:
+    from .repo import Repo
+    from .sync import CheckoutResult, Workspace
 
 from . import __version__, ui
 from .errors import EosvcError
@@ -14,7 +18,7 @@ from .errors import EosvcError
 Handler = Callable[[argparse.Namespace], int]
 
 
-def _ws(check_lock: bool = True):  # type: ignore[no-untyped-def]
+def _ws(check_lock: bool = True) -> "Workspace":
     from .sync import Workspace
 
     return Workspace.open(check_lock=check_lock)
@@ -40,7 +44,7 @@ def cmd_install(args: argparse.Namespace) -> int:
     return _install(Repo.discover(), force=args.force, chain=args.chain, hooks=not args.no_hooks)
 
 
-def _install(repo, force: bool, chain: bool, hooks: bool = True) -> int:  # type: ignore[no-untyped-def]
+def _install(repo: "Repo", force: bool, chain: bool, hooks: bool = True) -> int:
     from . import install
 
     for line in install.describe(install.install(repo, force=force, chain=chain, hooks=hooks)):
@@ -48,7 +52,7 @@ def _install(repo, force: bool, chain: bool, hooks: bool = True) -> int:  # type
     return materialise_head(repo)
 
 
-def materialise_head(repo) -> int:  # type: ignore[no-untyped-def]
+def materialise_head(repo: "Repo") -> int:
     """After install or clone: bring HEAD's artifacts (not with EOSVC_SKIP=1: CI needing no data)."""
     if os.environ.get("EOSVC_SKIP") == "1":
         ui.info("EOSVC_SKIP=1: artifacts not materialised (`git eosvc checkout` brings them)")
@@ -90,7 +94,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         if st.conflicted:
             lines.append(f"  unmerged ({st.section.manifest}; take a side with "
                          "`git eosvc checkout --ours PATH` or `--theirs PATH`, then commit):")
-            lines += [f"    {c.kind + ':':<16} {c.path}" for c in st.conflicts]  # type: ignore[attr-defined]
+            lines += [f"    {c.kind + ':':<16} {c.path}" for c in st.conflicts]
             if not st.conflicts:
                 lines.append(f"    conflict markers remain; `git eosvc checkout --ours {st.section.manifest}` "
                              "rewrites it")
@@ -128,7 +132,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     return 0
 
 
-def _say_checkout(result) -> None:  # type: ignore[no-untyped-def]
+def _say_checkout(result: "CheckoutResult") -> None:
     if result.written or result.deleted:
         ui.info(f"artifacts: {len(result.written)} written, {len(result.deleted)} deleted")
 

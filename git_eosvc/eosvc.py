@@ -6,7 +6,6 @@ Paths are typed the way EOSVC users type them (repo-root relative, `data/x`,
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from pathlib import Path, PurePosixPath
 from . import access as access_mod
 from . import ui
 from .access import MODEL, AccessMap, Section
-from .errors import ConfigError, CredentialsError, UsageError
+from .errors import CredentialsError, UsageError
 from .manifest import Entry, Manifest, decode
 from .repo import Repo
 
@@ -66,10 +65,7 @@ def clone(name: str, org: str, dest: Path | None, url: str | None) -> Path:
         ui.warn(f"{name} has no access.json: cloned as a plain git repository; git-eosvc commands "
                 "will refuse until one is added (git eosvc init)")
         return target
-    try:
-        amap = access_mod.parse(access_file.read_text(encoding="utf-8"))
-    except ConfigError:
-        raise
+    amap = access_mod.parse(access_file.read_text(encoding="utf-8"))
     repo = Repo.discover(target)
     relevant = [s for s in amap.sections if _has_entries(repo, s)] or list(amap.sections)
     if credentials_from_env() is None and not any(s.public for s in relevant):
@@ -184,7 +180,3 @@ def manifest_of(repo: Repo, section: Section) -> Manifest:
     if not path.exists():
         return Manifest()
     return decode(path.read_bytes(), section.manifest, section.path)
-
-
-def describe_access(amap: AccessMap) -> str:
-    return json.dumps({s.path: s.access for s in amap.sections})

@@ -118,9 +118,9 @@ def _pre_commit(args: list[str]) -> int:
     if report.unrecorded:
         lines: list[str] = []
         for _, changes in report.unrecorded:
-            lines += [f"  modified: {n.path}" for _, n in changes.modified]  # type: ignore[attr-defined]
-            lines += [f"  added:    {e.path}" for e in changes.added]  # type: ignore[attr-defined]
-            lines += [f"  deleted:  {e.path}" for e in changes.removed]  # type: ignore[attr-defined]
+            lines += [f"  modified: {n.path}" for _, n in changes.modified]
+            lines += [f"  added:    {e.path}" for e in changes.added]
+            lines += [f"  deleted:  {e.path}" for e in changes.removed]
         more = f"\n  … and {len(lines) - 10} more" if len(lines) > 10 else ""
         ui.warn("git-eosvc: artifacts changed but not added (this commit does not record them):\n"
                 + "\n".join(lines[:10]) + more)

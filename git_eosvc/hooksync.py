@@ -12,7 +12,7 @@ from typing import Any, Iterable, Sequence
 
 from .access import Section
 from .errors import CredentialsError, ManifestError
-from .manifest import EMPTY, Entry, decode, diff, encode
+from .manifest import EMPTY, Changes, Entry, decode, diff, encode
 from .plan import Need
 from .repo import Repo
 from .sync import (UploadResult, Workspace, add, needs_for, not_materialised,
@@ -178,7 +178,7 @@ class PreCommitReport:
     """What the pre-commit hook found."""
 
     missing: list[Entry] = field(default_factory=list)  # staged, but not in the local store
-    unrecorded: list[tuple[Section, object]] = field(default_factory=list)  # manifest.Changes
+    unrecorded: list[tuple[Section, Changes]] = field(default_factory=list)
     auto_added: list[str] = field(default_factory=list)  # manifests re-hashed and staged
 
 
@@ -198,7 +198,7 @@ def pre_commit_check(ws: Workspace, index_path: str | None = None) -> PreCommitR
         # Only the changed paths: re-adding whole sections would drop entries of files this
         # clone never downloaded (say, a private section without credentials).
         paths = [str(ws.workdir / e.path) for _, ch in report.unrecorded
-                 for e in (*ch.added, *ch.removed, *(n for _, n in ch.modified))]  # type: ignore[attr-defined]
+                 for e in (*ch.added, *ch.removed, *(n for _, n in ch.modified))]
         report.auto_added = add(ws, paths).changed or [s.manifest for s, _ in report.unrecorded]
         report.unrecorded = []
         index = _read_index(ws, index_path)  # `git add` (same GIT_INDEX_FILE) changed it
@@ -222,7 +222,7 @@ def _staged_bytes(ws: Workspace, index: object, path: str) -> bytes | None:
     return ws.repo.blob(entry.id)
 
 
-def _unrecorded(ws: Workspace, section: Section, staged: bytes | None) -> object | None:
+def _unrecorded(ws: Workspace, section: Section, staged: bytes | None) -> Changes | None:
     """Workspace changes the staged manifest does not record (manifest.Changes), or None."""
     present = (ws.workdir / section.path).is_dir()
     if staged is None and not present:

@@ -21,9 +21,6 @@ class CheckoutPlan:
     keep: list[tuple[str, str]] = field(default_factory=list)  # (path, why): local work in the way
     stash: list[Entry] = field(default_factory=list)      # local bytes to save in the store first (discard mode)
 
-    def needed(self) -> set[Sha256]:
-        return {e.oid for e in self.write}
-
     def __bool__(self) -> bool:
         return bool(self.write or self.delete or self.keep)
 

@@ -18,9 +18,6 @@ from .manifest import EMPTY, Manifest, decode
 if TYPE_CHECKING:
     import pygit2
 
-ZERO_OID = "0" * 40
-
-
 def run_git(args: Sequence[str], cwd: Path, check: bool = True, input: bytes | None = None,
             capture: bool = True) -> subprocess.CompletedProcess[bytes]:
     """Run the real git binary; on failure raise OperationError with git's own words."""
@@ -147,15 +144,6 @@ class Repo:
             return None
         blob = self.git[entry.id]
         return blob.data if isinstance(blob, pygit2.Blob) else None
-
-    def staged_file(self, path: str) -> bytes | None:
-        """A file's staged bytes (stage 0), None if not in the index."""
-        index = self.git.index
-        try:
-            entry = index[path]
-        except KeyError:
-            return None
-        return self.blob(entry.id)
 
     def manifest_at(self, rev: str | None, manifest_path: str, section: str) -> Manifest:
         data = self.file_at(rev, manifest_path)

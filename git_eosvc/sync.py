@@ -26,6 +26,7 @@ from .repo import Repo
 
 if TYPE_CHECKING:
     from .cache import Store
+    from .merge import Conflict
     from .remote import Credentials, Remote
     from .scan import ScanResult, StatCache
 
@@ -38,6 +39,7 @@ class Workspace:
         self.access = access
         self.settings = settings
         self._stat_cache: StatCache | None = None
+        self._remote: Remote | None = None
         # the lock was re-created by this process: the user deleted it to accept an access change
         self.fresh_lock = False
 
@@ -75,6 +77,9 @@ class Workspace:
         return self._stat_cache
 
     def close(self) -> None:
+        if self._remote is not None:
+            self._remote.close()
+            self._remote = None
         if self._stat_cache is not None:
             self._stat_cache.close()
             self._stat_cache = None
@@ -92,9 +97,12 @@ class Workspace:
         return credentials_from_env()
 
     def remote(self) -> "Remote":
-        from .remote import Remote
+        """One S3 remote per workspace: its clients and connection pools serve every transfer."""
+        if self._remote is None:
+            from .remote import Remote
 
-        return Remote(self.settings, self.credentials)
+            self._remote = Remote(self.settings, self.credentials)
+        return self._remote
 
     def bucket(self, section: Section) -> str:
         return self.settings.bucket(section.public)
@@ -278,9 +286,7 @@ def _under_any(path: str, prefixes: Sequence[str]) -> bool:
 def store_files(ws: Workspace, entries: Sequence[Entry]) -> int:
     """Copy workspace files into the local store (what push uploads from). Returns how many."""
     store = ws.store
-    todo = [e for e in entries if not store.has(e.oid)]
-    seen: set[Sha256] = set()
-    unique = [e for e in todo if not (e.oid in seen or seen.add(e.oid))]  # type: ignore[func-returns-value]
+    unique = list({e.oid: e for e in entries if not store.has(e.oid)}.values())
     if not unique:
         return 0
     with ThreadPoolExecutor(max_workers=min(8, ws.settings.jobs)) as pool:
@@ -299,7 +305,7 @@ class SectionStatus:
     not_uploaded: list[Entry] = field(default_factory=list)
     not_downloaded: list[Entry] = field(default_factory=list)  # never materialised here
     conflicted: bool = False  # the manifest is mid-merge (markers, or unmerged in the index)
-    conflicts: list[object] = field(default_factory=list)  # merge.Conflict: unresolved entries
+    conflicts: list["Conflict"] = field(default_factory=list)  # unresolved entries
 
 
 def status(ws: Workspace, remote: bool = False) -> list[SectionStatus]:
@@ -375,6 +381,7 @@ def download(ws: Workspace, wanted: Iterable[tuple[Section, Entry]]) -> FetchRes
         result.paths.setdefault(entry.oid, entry.path)
         items.setdefault((bucket, entry.oid), Download(bucket, entry.oid, entry.size))
     if items:
+        ws.store.prune_tmp()  # what killed transfers left behind
         report = ws.remote().download(list(items.values()), ws.store)
         result.downloaded = len(report.done)
         result.failed.update(report.failed)

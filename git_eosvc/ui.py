@@ -5,17 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
-_quiet = False
-
-
-def set_quiet(value: bool) -> None:
-    global _quiet
-    _quiet = value
-
-
 def info(msg: str) -> None:
-    if not _quiet:
-        print(msg, file=sys.stderr, flush=True)
+    print(msg, file=sys.stderr, flush=True)
 
 
 def warn(msg: str) -> None:
