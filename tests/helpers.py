@@ -48,3 +48,23 @@ def commit_all(work: Path, message: str) -> None:
     eosvc(work, "add")
     git(work, "add", "-A")
     git(work, "commit", "-q", "-m", message)
+
+
+def pushed_and_cloned(tmp_path: Path, remote: Path, files: dict[str, str]) -> tuple[Path, Path]:
+    """Clone `a` records `files`, commits and pushes with plain git; clone `b` is a fresh
+    `git clone` with `git eosvc install` done (hooks in place, artifacts materialised)."""
+    a = new_repo(tmp_path, remote)
+    for rel, text in files.items():
+        write(a, rel, text)
+    commit_all(a, "base")
+    git(a, "push", "-q", "-u", "origin", "main")
+    b = clone(tmp_path, remote, "b")
+    eosvc(b, "install")
+    return a, b
+
+
+def obj_key(data: bytes | str, repo: str = "proj") -> str:
+    """The S3 key of some bytes under the test repos' prefix."""
+    from git_eosvc.hashing import hash_bytes
+
+    return f"{repo}/objects/" + hash_bytes(data.encode() if isinstance(data, str) else data).shard()

@@ -5,13 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import S3, eosvc, git
-from helpers import clone, commit_all, new_repo, snapshot, write
+from helpers import clone, commit_all, new_repo, obj_key, pushed_and_cloned, snapshot, write
 
 from git_eosvc.hashing import hash_bytes
-
-
-def obj_key(data: bytes) -> str:
-    return f"proj/objects/{hash_bytes(data).shard()}"
 
 
 def test_round_trip_public_and_private_buckets(tmp_path: Path, remote: Path, s3: S3) -> None:
@@ -185,13 +181,7 @@ def test_status_shows_recorded_and_unrecorded(tmp_path: Path, remote: Path, s3: 
 
 def test_hook_driven_pull_touches_only_changed_entries(tmp_path: Path, remote: Path, s3: S3) -> None:
     """A local edit to a file upstream did not change is neither rewritten nor reported."""
-    a = new_repo(tmp_path, remote)
-    write(a, "data/x.txt", "x\n")
-    write(a, "data/y.txt", "y\n")
-    commit_all(a, "xy")
-    git(a, "push", "-q", "-u", "origin", "main")
-    b = clone(tmp_path, remote, "b")
-    eosvc(b, "install")
+    a, b = pushed_and_cloned(tmp_path, remote, {"data/x.txt": "x\n", "data/y.txt": "y\n"})
     write(b, "data/x.txt", "local edit, never added\n")
     write(a, "data/y.txt", "y2\n")
     commit_all(a, "y2")

@@ -12,14 +12,9 @@ from pathlib import Path
 
 import pytest
 from conftest import S3, eosvc, git
-from helpers import clone, new_repo, snapshot, write
+from helpers import clone, new_repo, obj_key, pushed_and_cloned, snapshot, write
 
 from git_eosvc.hashing import hash_bytes
-
-
-def obj_key(data: bytes | str) -> str:
-    raw = data.encode() if isinstance(data, str) else data
-    return f"proj/objects/{hash_bytes(raw).shard()}"
 
 
 def all_keys(s3: S3) -> set[str]:
@@ -89,13 +84,8 @@ def test_commit_push_pull_checkout_switch_with_plain_git(tmp_path: Path, remote:
 
 def test_pull_rebase_over_local_commits_materialises_once_at_the_end(
         tmp_path: Path, remote: Path, s3: S3) -> None:
-    a = new_repo(tmp_path, remote)
-    for name in "abcdefgh":  # unchanged lines between the two edits: a clean text merge
-        write(a, f"data/{name}.txt", f"{name}\n")
-    record(a, "base")
-    git(a, "push", "-q", "-u", "origin", "main")
-    b = clone(tmp_path, remote, "b")
-    eosvc(b, "install")
+    # unchanged lines between the two edits: a clean text merge
+    a, b = pushed_and_cloned(tmp_path, remote, {f"data/{n}.txt": f"{n}\n" for n in "abcdefgh"})
 
     write(a, "data/a.txt", "a from A\n")
     record(a, "A's change")
@@ -214,13 +204,7 @@ def test_push_aborts_when_s3_is_unreachable(tmp_path: Path, remote: Path, s3: S3
 
 
 def test_local_modifications_survive_every_hook_checkout(tmp_path: Path, remote: Path, s3: S3) -> None:
-    a = new_repo(tmp_path, remote)
-    write(a, "data/f.txt", "v1\n")
-    write(a, "data/g.txt", "g1\n")
-    record(a, "v1")
-    git(a, "push", "-q", "-u", "origin", "main")
-    b = clone(tmp_path, remote, "b")
-    eosvc(b, "install")
+    a, b = pushed_and_cloned(tmp_path, remote, {"data/f.txt": "v1\n", "data/g.txt": "g1\n"})
 
     # post-merge (git pull)
     write(a, "data/f.txt", "v2\n")

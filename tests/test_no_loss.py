@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import S3, eosvc, git
-from helpers import clone, commit_all, new_repo, write
+from helpers import clone, commit_all, new_repo, pushed_and_cloned, write
 
 
 def test_unreadable_or_special_files_are_never_replaced(tmp_path: Path, remote: Path, s3: S3) -> None:
@@ -70,12 +70,7 @@ def test_partial_download_then_upload_keeps_the_rest(tmp_path: Path, remote: Pat
 
 def test_failed_download_is_retried_and_never_recorded_over_upstream(
         tmp_path: Path, remote: Path, s3: S3, monkeypatch: pytest.MonkeyPatch) -> None:
-    a = new_repo(tmp_path, remote)
-    write(a, "data/f.txt", "v1\n")
-    commit_all(a, "v1")
-    git(a, "push", "-q", "-u", "origin", "main")
-    b = clone(tmp_path, remote, "b")
-    eosvc(b, "install")
+    a, b = pushed_and_cloned(tmp_path, remote, {"data/f.txt": "v1\n"})
     write(a, "data/f.txt", "v2\n")
     commit_all(a, "v2")
     git(a, "push", "-q")

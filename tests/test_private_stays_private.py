@@ -8,13 +8,9 @@ import subprocess
 from pathlib import Path
 
 from conftest import S3, eosvc, git
-from helpers import clone, commit_all, new_repo, write
+from helpers import clone, commit_all, new_repo, obj_key, pushed_and_cloned, write
 
 from git_eosvc.hashing import hash_bytes
-
-
-def key(data: bytes) -> str:
-    return "proj/objects/" + hash_bytes(data).shard()
 
 
 def test_a_branch_that_made_data_private_pushes_it_to_the_private_bucket(
@@ -34,8 +30,8 @@ def test_a_branch_that_made_data_private_pushes_it_to_the_private_bucket(
     subprocess.run(["git", "checkout", "-q", "main"], cwd=a, check=True, env=skip)
     (a / ".eosvc/access.lock.json").unlink()  # the work tree says public again
     git(a, "push", "-q", "origin", "y")
-    assert key(b"secret on branch y\n") in s3.keys(s3.private_bucket)
-    assert key(b"secret on branch y\n") not in s3.keys(s3.public_bucket)
+    assert obj_key(b"secret on branch y\n") in s3.keys(s3.private_bucket)
+    assert obj_key(b"secret on branch y\n") not in s3.keys(s3.public_bucket)
 
 
 def test_a_pulled_config_cannot_redirect_private_data(tmp_path: Path, remote: Path, s3: S3,
@@ -82,12 +78,7 @@ def test_committed_config_cannot_choose_the_cache_dir(tmp_path: Path, remote: Pa
 
 
 def test_hostile_manifest_arriving_by_pull_writes_nothing(tmp_path: Path, remote: Path, s3: S3) -> None:
-    a = new_repo(tmp_path, remote)
-    write(a, "data/ok.txt", "ok\n")
-    commit_all(a, "ok")
-    git(a, "push", "-q", "-u", "origin", "main")
-    b = clone(tmp_path, remote, "b")
-    eosvc(b, "install")
+    a, b = pushed_and_cloned(tmp_path, remote, {"data/ok.txt": "ok\n"})
     oid = hash_bytes(b"ok\n")
     (a / "data.eosvc").write_text(f"eosvc-manifest v1\n{oid} 3 data/../../escaped\n")
     skip = dict(os.environ, EOSVC_SKIP="1")
