@@ -48,40 +48,31 @@ def plan_checkout(
         was = old.get(path)
         return (was is not None and was.oid == here.oid) or in_store(here.oid)
 
-    for path, want in new.items():
+    # entries of `new` (write or keep), then entries that left it (delete or keep)
+    for path in [*new, *(p for p in old if p not in new)]:
         if only is not None and not only(path):
             continue
+        want = new.get(path)
+        verb = "replaced" if want is not None else "deleted"
         if blocked is not None and blocked(path):
-            plan.keep.append((path, "could not be read safely; not replaced"))
+            plan.keep.append((path, f"could not be read safely; not {verb}"))
             continue
         here = current.get(path)
         if here is None:
-            plan.write.append(want)
-        elif here.oid == want.oid:
+            if want is not None:
+                plan.write.append(want)
             continue
-        elif safe(path, here):
-            plan.write.append(want)
-        elif discard:
+        if want is not None and here.oid == want.oid:
+            continue
+        if not safe(path, here):
+            if not discard:
+                plan.keep.append((path, f"modified locally; not {verb}"))
+                continue
             plan.stash.append(here)
+        if want is not None:
             plan.write.append(want)
         else:
-            plan.keep.append((path, "modified locally; not replaced"))
-    for path, was in old.items():
-        if path in new or (only is not None and not only(path)):
-            continue
-        if blocked is not None and blocked(path):
-            plan.keep.append((path, "could not be read safely; not deleted"))
-            continue
-        here = current.get(path)
-        if here is None:
-            continue
-        if safe(path, here):
             plan.delete.append(here)
-        elif discard:
-            plan.stash.append(here)
-            plan.delete.append(here)
-        else:
-            plan.keep.append((path, "modified locally; not deleted"))
     return plan
 
 
