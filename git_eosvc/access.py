@@ -6,10 +6,10 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .atomic import write_atomic
 from .errors import ConfigError, UsageError
 from .manifest import manifest_name
 
@@ -128,22 +128,34 @@ def load(workdir: Path) -> AccessMap:
     return parse(text, ACCESS_FILE)
 
 
-def check_lock(workdir: Path, access: AccessMap, storage: dict[str, str] | None = None) -> bool:
+# Written into a lock re-created after the user deleted it to accept an access change: the
+# next push may carry commits that publish a locked-private section. The push that succeeds
+# with it clears it, so the override holds for one push, in whichever process runs it
+# (`git eosvc push`, or the pre-push hook of the `git push` it starts).
+_OVERRIDE = "override"
+
+
+def check_lock(workdir: Path, access: AccessMap, storage: dict[str, str] | None = None,
+               seen: Path | None = None) -> bool:
     """Write the lock on first use; afterwards refuse any disagreement with access.json.
 
-    Returns True when the lock was (re)created now: on a first use, or after the user
-    deleted it to accept a change of access.
+    `seen` marks (outside the work tree) that this clone had a lock: a lock missing then
+    was deleted on purpose. Returns True while such a re-created lock's override is unused.
     """
     lock = workdir / LOCK_FILE
     current = _lock_dict(access, storage)
     try:
         locked = json.loads(lock.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        write_lock(workdir, access, storage)
-        return True
+        deleted = seen is not None and seen.exists()
+        write_lock(workdir, access, storage, override=deleted)
+        if seen is not None and not deleted:
+            write_atomic(seen, b"")
+        return deleted
     except (OSError, ValueError):
         raise ConfigError(f"{LOCK_FILE} is unreadable",
                           hint=f"delete {LOCK_FILE} to re-create it from access.json") from None
+    fresh = isinstance(locked, dict) and locked.pop(_OVERRIDE, None) is True
     if locked != current:
         raise ConfigError(
             f"access.json or .eosvcconfig disagrees with the access lock {LOCK_FILE}:\n"
@@ -151,7 +163,14 @@ def check_lock(workdir: Path, access: AccessMap, storage: dict[str, str] | None 
             f"  now:  {_describe(current)}",
             hint=f"if the change is intended, delete {LOCK_FILE} to accept it (not recommended: "
                  "data that was private may become public)")
-    return False
+    return fresh
+
+
+def settle_lock(workdir: Path) -> None:
+    """A push used the fresh lock's override: from now on the lock holds."""
+    value = locked_map(workdir)
+    if value is not None and value.pop(_OVERRIDE, None) is not None:
+        _write(workdir, value)
 
 
 def locked_map(workdir: Path) -> dict[str, object] | None:
@@ -169,13 +188,17 @@ def _lock_dict(access: AccessMap, storage: dict[str, str] | None) -> dict[str, o
     return out
 
 
-def write_lock(workdir: Path, access: AccessMap, storage: dict[str, str] | None = None) -> None:
-    lock = workdir / LOCK_FILE
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    tmp = lock.with_name(lock.name + f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(_lock_dict(access, storage), indent=2, sort_keys=True) + "\n",
-                   encoding="utf-8")
-    os.replace(tmp, lock)
+def write_lock(workdir: Path, access: AccessMap, storage: dict[str, str] | None = None,
+               override: bool = False) -> None:
+    value = _lock_dict(access, storage)
+    if override:
+        value[_OVERRIDE] = True
+    _write(workdir, value)
+
+
+def _write(workdir: Path, value: dict[str, object]) -> None:
+    text = json.dumps(value, indent=2, sort_keys=True) + "\n"
+    write_atomic(workdir / LOCK_FILE, text.encode("utf-8"))
 
 
 def _describe(m: object) -> str:

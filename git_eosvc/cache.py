@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from .errors import IntegrityError, ManifestError, OperationError, UsageError
+from .errors import IntegrityError, OperationError, UsageError
 from .hashing import CHUNK, Sha256, hash_file, is_sha256
-from .manifest import path_problem
+from .paths import safe_dest
 
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
 # Temporary files `materialise` leaves in the workspace if it is killed mid-write start
@@ -70,56 +70,6 @@ def _copy_fd(src: int, dst: int) -> None:
         view = memoryview(buf)
         while view:
             view = view[os.write(dst, view):]
-
-
-def safe_dest(workdir: Path, relpath: str, known_dirs: set[str] | None = None) -> Path:
-    """workdir/relpath, after checking that writing there cannot leave workdir.
-
-    Refused (ManifestError, exit 2, nothing written): a path that is empty, absolute, has
-    `.`/`..`/`.git` components, or whose parent directories below workdir include a
-    symlink. An existing non-directory where a directory is needed, or a directory where
-    the file goes, is a conflict with local state (OperationError).
-
-    The final component may be an existing regular file or a symlink: git-eosvc replaces
-    it with `os.replace` and deletes with `os.unlink`, both of which act on the link itself
-    and never on its target, so a final symlink cannot redirect a write. Missing parent
-    directories are fine (they will be created as real directories).
-    `known_dirs`, if given, memoises parents already verified (saves lstat calls over
-    thousands of files); the caller must discard it once the workspace may have changed.
-    """
-    problem = path_problem(relpath)
-    if problem:
-        raise ManifestError(f"refusing to write {relpath!r}: path {problem}",
-                            hint="the manifest may have been tampered with")
-    parts = relpath.split("/")
-    cur = os.fspath(workdir)
-    for i, part in enumerate(parts[:-1]):
-        cur = os.path.join(cur, part)
-        rel = "/".join(parts[: i + 1])
-        if known_dirs is not None and rel in known_dirs:
-            continue
-        try:
-            st = os.lstat(cur)
-        except FileNotFoundError:
-            break  # nothing below exists: makedirs will create real directories
-        if stat.S_ISLNK(st.st_mode):
-            raise ManifestError(f"refusing to write {relpath!r}: {rel!r} is a symlink",
-                                hint="git-eosvc never writes through a symlinked directory")
-        if not stat.S_ISDIR(st.st_mode):
-            raise OperationError(f"cannot write {relpath!r}: {rel!r} is not a directory",
-                                 hint=f"move or delete {rel!r}, then run `git eosvc checkout`")
-        if known_dirs is not None:
-            known_dirs.add(rel)
-    dest = os.path.join(os.fspath(workdir), *parts)
-    try:
-        st = os.lstat(dest)
-    except FileNotFoundError:
-        pass
-    else:
-        if stat.S_ISDIR(st.st_mode):
-            raise OperationError(f"cannot write {relpath!r}: it is a directory",
-                                 hint=f"move or delete {relpath!r}, then run `git eosvc checkout`")
-    return Path(dest)
 
 
 class Store:

@@ -1,4 +1,8 @@
-"""Command line: parse arguments, call the engine, print. `git-eosvc` and `eosvc` are this program."""
+"""Command line: parse arguments, call the engine, print. `git-eosvc` and `eosvc` are this program.
+
+Handlers import the engine when they run: `merge-driver` and `show-manifest` run inside
+git on every merge and diff, and must not pay for the engine's imports.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +12,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
+from . import __version__, cli_eosvc, cli_review, ui
+from .hookcmd import HOOKS
+
 if TYPE_CHECKING:
     from .repo import Repo
-    from .sync import CheckoutResult, Workspace
-
-from . import __version__, ui
-from .errors import EosvcError
 
 Handler = Callable[[argparse.Namespace], int]
-
-
-def _ws(check_lock: bool = True) -> "Workspace":
-    from .sync import Workspace
-
-    return Workspace.open(check_lock=check_lock)
 
 
 # ---------------------------------------------------------------- commands
@@ -44,28 +41,13 @@ def cmd_install(args: argparse.Namespace) -> int:
     return _install(Repo.discover(), force=args.force, chain=args.chain, hooks=not args.no_hooks)
 
 
-def _install(repo: "Repo", force: bool, chain: bool, hooks: bool = True) -> int:
+def _install(repo: Repo, force: bool, chain: bool, hooks: bool = True) -> int:
     from . import install
+    from .cli_common import materialise_head
 
     for line in install.describe(install.install(repo, force=force, chain=chain, hooks=hooks)):
         ui.info(line)
     return materialise_head(repo)
-
-
-def materialise_head(repo: "Repo") -> int:
-    """After install or clone: bring HEAD's artifacts (not with EOSVC_SKIP=1: CI needing no data)."""
-    if os.environ.get("EOSVC_SKIP") == "1":
-        ui.info("EOSVC_SKIP=1: artifacts not materialised (`git eosvc checkout` brings them)")
-        return 0
-    if (repo.workdir / "access.json").exists() and repo.head() is not None:
-        from .sync import Workspace, checkout, report_checkout
-
-        with Workspace.open(repo.workdir) as ws:
-            result = checkout(ws, full=True)
-            report_checkout(result)
-            _say_checkout(result)
-            return 0 if result.ok else 1
-    return 0
 
 
 def cmd_uninstall(args: argparse.Namespace) -> int:
@@ -84,9 +66,10 @@ def cmd_hook(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from .sync import status
+    from .cli_common import workspace
+    from .engine.status import status
 
-    with _ws() as ws:
+    with workspace() as ws:
         sections = status(ws, remote=args.remote)
     out: list[str] = []
     for st in sections:
@@ -122,9 +105,10 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    from .sync import add
+    from .cli_common import workspace
+    from .engine.add import add
 
-    with _ws() as ws:
+    with workspace() as ws:
         result = add(ws, args.paths)
     ui.info(f"{result.files} file(s) recorded"
             + (f" in {', '.join(result.changed)}" if result.changed else "; manifests unchanged")
@@ -132,59 +116,76 @@ def cmd_add(args: argparse.Namespace) -> int:
     return 0
 
 
-def _say_checkout(result: "CheckoutResult") -> None:
-    if result.written or result.deleted:
-        ui.info(f"artifacts: {len(result.written)} written, {len(result.deleted)} deleted")
-
-
 def cmd_checkout(args: argparse.Namespace) -> int:
     if args.ours or args.theirs:
-        from .cli_review import cmd_resolve
+        return cli_review.cmd_resolve(args)
+    from .cli_common import report_checkout, workspace
+    from .engine import checkout
 
-        return cmd_resolve(args)
-    from .sync import checkout, report_checkout
-
-    with _ws() as ws:
-        result = checkout(ws, args.paths, discard=args.force, dry_run=args.dry_run)
+    with workspace() as ws:
+        plans = checkout.plan(ws, args.paths, discard=args.force)
+        if args.dry_run:
+            preview = checkout.summary(plans)
+        else:
+            result = checkout.apply(ws, plans)
     if args.dry_run:
-        for p in result.written:
+        for p in preview.written:
             print(f"write   {p}")
-        for p in result.deleted:
+        for p in preview.deleted:
             print(f"delete  {p}")
-        for p, why in result.kept:
+        for p, why in preview.kept:
             print(f"keep    {p}  ({why})")
         return 0
     report_checkout(result)
-    _say_checkout(result)
     return 0 if result.ok else 1
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from .sync import fetch
+    from .cli_common import report_fetch, workspace
+    from .engine.fetch import fetch
 
-    with _ws() as ws:
+    with workspace() as ws:
         result = fetch(ws, args.revs)
+    report_fetch(result)
     ui.info(f"downloaded {result.downloaded} object(s)")
     return 1 if result.failed else 0
 
 
 def cmd_push(args: argparse.Namespace) -> int:
-    from .sync import push
+    """Checks, then `git push`, whose pre-push hook uploads; where no hook of ours will
+    run (a hook manager, or none), the command uploads first, through the same function."""
+    from . import install
+    from .cli_common import workspace
+    from .engine.push import git_push, plan_push, push_target, upload_for_push
 
-    with _ws() as ws:
-        result = push(ws, dry_run=args.dry_run)
-    if args.dry_run:
-        print(f"would upload {result.uploaded} object(s), {ui.human_size(result.bytes)}")
+    with workspace() as ws:
+        target = push_target(ws)
+        if args.dry_run:
+            result = upload_for_push(ws, [target.update], target.remote, dry_run=True)
+            print(f"would upload {result.uploaded} object(s), {ui.human_size(result.bytes)}")
+            return 0
+        if install.is_ours(ws.repo, "pre-push"):
+            plan_push(ws, [target.update], target.remote)  # refuse early, before git starts
+        else:
+            result = upload_for_push(ws, [target.update], target.remote)
+            if result.uploaded:
+                ui.info(f"uploaded {result.uploaded} object(s), {ui.human_size(result.bytes)}")
+        git_push(ws, target)
     return 0
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
-    from .sync import pull, report_checkout
+    from .cli_common import report_checkout, workspace
+    from .engine.pull import pull, replace_kept
 
-    with _ws() as ws:
-        result = pull(ws, yes=args.yes)
+    with workspace() as ws:
+        result = pull(ws, discard=args.yes)
+        if result.kept and not args.yes and ui.is_interactive():
+            names = ", ".join(p for p, _ in result.kept[:5])
+            if ui.confirm(f"replace {len(result.kept)} locally modified file(s) ({names}) with the pulled "
+                          "version? Your bytes are saved in the local store first"):
+                replace_kept(ws, result)
     report_checkout(result)
-    _say_checkout(result)
     if result.kept and not args.yes:
         ui.error(f"{len(result.kept)} locally modified file(s) were kept, not replaced by the pulled version")
         ui.info("hint: `git eosvc pull -y` replaces them after saving your bytes in the local store")
@@ -193,9 +194,10 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from .sync import verify
+    from .cli_common import workspace
+    from .engine.verify import verify
 
-    with _ws() as ws:
+    with workspace() as ws:
         result = verify(ws, remote=not args.local)
     for oid in result.corrupt:
         ui.error(f"corrupt object in the local store: {oid} (removed; it will be downloaded again)")
@@ -234,8 +236,6 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
                    help="drivers only: a hook manager calls `git eosvc hook` (docs/hooks.md)")
     add("uninstall", cmd_uninstall, "remove git-eosvc's hooks and drivers from this clone")
 
-    from .hookcmd import HOOKS
-
     sp = add("hook", cmd_hook, "what the installed git hooks (or a hook manager) call; see docs/hooks.md")
     sp.add_argument("name", choices=HOOKS, help="the git hook being run")
     sp.add_argument("args", nargs=argparse.REMAINDER, help="git's arguments for that hook")
@@ -269,11 +269,7 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     sp = add("verify", cmd_verify, "re-hash the local store; check every object HEAD needs is on S3")
     sp.add_argument("--local", action="store_true", help="skip the S3 check")
 
-    from . import cli_eosvc
-
     cli_eosvc.register(add)
-    from . import cli_review
-
     cli_review.register(add)
     return p
 
@@ -287,13 +283,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.handler(args))
-    except EosvcError as exc:
-        if ui.debug_enabled():
-            raise
-        ui.error(exc.message)
-        if exc.hint:
-            print(f"hint: {exc.hint}", file=sys.stderr)
-        return exc.exit_code
     except KeyboardInterrupt:
         ui.error("interrupted")
         return 130
@@ -303,9 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no tracebacks for users
         if ui.debug_enabled():
             raise
-        ui.error(f"unexpected {type(exc).__name__}: {exc}")
-        print("hint: run again with EOSVC_DEBUG=1 for a traceback, and report it", file=sys.stderr)
-        return 1
+        return ui.report_error(exc)
 
 
 if __name__ == "__main__":

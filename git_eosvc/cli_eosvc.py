@@ -11,7 +11,7 @@ from . import ui
 
 if TYPE_CHECKING:
     from .access import Section
-    from .sync import Workspace
+    from .engine.workspace import Workspace
 
 Add = Callable[..., argparse.ArgumentParser]
 
@@ -21,9 +21,11 @@ def cmd_clone(args: argparse.Namespace) -> int:
 
     target = eosvc.clone(args.name, args.org, Path(args.dest) if args.dest else None, args.url)
     if not (target / "access.json").exists():
+        ui.warn(f"{args.name} has no access.json: cloned as a plain git repository; git-eosvc commands "
+                "will refuse until one is added (git eosvc init)")
         return 0
     from . import install
-    from .cli import materialise_head
+    from .cli_common import materialise_head
     from .repo import Repo
 
     repo = Repo.discover(target)
@@ -39,29 +41,31 @@ def _paths(ws: "Workspace", raw: str) -> tuple["Section", str]:
 
 
 def cmd_download(args: argparse.Namespace) -> int:
-    from .sync import Workspace, checkout, report_checkout
+    from .cli_common import report_checkout, workspace
+    from .engine.checkout import checkout
 
-    with Workspace.open() as ws:
+    with workspace() as ws:
         _section, rel = _paths(ws, args.path)
-        result = checkout(ws, [str(ws.workdir / rel)], discard=False)
+        result = checkout(ws, [str(ws.workdir / rel)])
     report_checkout(result)
     ui.info(f"{rel}: {len(result.written)} file(s) written")
     return 0 if result.ok else 1
 
 
 def cmd_upload(args: argparse.Namespace) -> int:
+    from .cli_common import workspace
+    from .engine.add import add
+    from .engine.push import upload_needs
+    from .errors import UsageError
+    from .paths import under
     from .plan import collect_needs
-    from .sync import Workspace, add, upload_needs
 
-    with Workspace.open() as ws:
+    with workspace() as ws:
         section, rel = _paths(ws, args.path)
         if not os.path.lexists(ws.workdir / rel):
-            from .errors import UsageError
-
             raise UsageError(f"'{rel}' does not exist")
         add(ws, [str(ws.workdir / rel)])
-        entries = [e for p, e in ws.working_manifest(section).items()
-                   if p == rel or p.startswith(rel.rstrip("/") + "/") or rel == section.path]
+        entries = [e for p, e in ws.working_manifest(section).items() if under(p, rel)]
         result = upload_needs(ws, collect_needs([(ws.bucket(section), entries)]))
     ui.info(f"{rel}: {len(entries)} file(s) recorded, {result.uploaded} uploaded "
             f"({ui.human_size(result.bytes)}); {section.manifest} is staged, commit it")
@@ -70,9 +74,9 @@ def cmd_upload(args: argparse.Namespace) -> int:
 
 def cmd_view(args: argparse.Namespace) -> int:
     from . import eosvc
-    from .sync import Workspace
+    from .cli_common import workspace
 
-    with Workspace.open() as ws:
+    with workspace() as ws:
         prefix = None
         sections = list(ws.access.sections)
         if args.path:
@@ -83,8 +87,7 @@ def cmd_view(args: argparse.Namespace) -> int:
         remote = None if args.local else ws.remote()
         for section in sections:
             manifest = eosvc.manifest_of(ws.repo, section)
-            present = (ws.workdir / section.path).is_dir()
-            current = ws.scan(section) if present else {}
+            current = ws.current(section)
             if not manifest and not current:
                 continue
             on_remote: dict[str, str] = {}

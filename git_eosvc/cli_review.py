@@ -2,23 +2,23 @@
 `checkout --ours/--theirs` resolution. Thin: parse, call merge/review/resolve, print.
 
 `merge-driver` and `show-manifest` run inside git (every merge, every diff of a manifest),
-so they import only the pure modules: no pygit2, no boto3, no repository lookup.
+so they import only the pure modules: no botocore, no engine, no repository lookup.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from . import ui
+from .atomic import write_atomic
 from .errors import UsageError
 
 if TYPE_CHECKING:
     from .review import Report
-    from .sync import Workspace
+    from .engine.workspace import Workspace
 
 Handler = Callable[[argparse.Namespace], int]
 AddCommand = Callable[[str, Handler, str], argparse.ArgumentParser]
@@ -94,18 +94,9 @@ def _read(path: str, what: str) -> bytes:
 
 def _replace(path: Path, data: bytes) -> None:
     """Write atomically (git reads %A back by name), keeping the file's mode."""
-    tmp = path.with_name(f".{path.name}.eosvc-tmp{os.getpid()}")
     try:
-        mode = path.stat().st_mode & 0o7777
-    except OSError:
-        mode = 0o644
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        write_atomic(path, data, keep_mode=True)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise UsageError(f"cannot write the merge result to {path}: {exc.strerror}") from None
 
 
@@ -125,10 +116,10 @@ def cmd_show_manifest(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
+    from .cli_common import workspace
     from .review import RENDERERS
-    from .sync import Workspace
 
-    with Workspace.open() as ws:
+    with workspace() as ws:
         report = build_report(ws, args.revs)
     text = RENDERERS[args.format](report, stat=args.stat)
     sys.stdout.buffer.write(text.encode("utf-8"))
@@ -161,10 +152,10 @@ def _sides(ws: "Workspace", revs: list[str]) -> tuple[str, str, str | None, str 
         a, b = a or "HEAD", b or "HEAD"
         ca, cb = ws.repo.resolve(a), ws.repo.resolve(b)
         if three:
-            base = ws.repo.git.merge_base(ca, cb)
+            base = ws.repo.merge_base(ca, cb)
             if base is None:
                 raise UsageError(f"{a} and {b} have no common ancestor")
-            return f"merge base of {a} and {b}", b, str(base), cb
+            return f"merge base of {a} and {b}", b, base, cb
         return a, b, ca, cb
     if len(revs) == 2:
         return revs[0], revs[1], ws.repo.resolve(revs[0]), ws.repo.resolve(revs[1])
@@ -178,16 +169,16 @@ def _sides(ws: "Workspace", revs: list[str]) -> tuple[str, str, str | None, str 
 
 def cmd_resolve(args: argparse.Namespace) -> int:
     """`git eosvc checkout --ours|--theirs PATH…`: take a side, stage, materialise."""
+    from .cli_common import report_checkout, workspace
+    from .engine.checkout import checkout
+    from .engine.resolve import resolve_paths
     from .merge import Side
-    from .sync import Workspace, checkout, report_checkout
     from .ui import human_size
 
     side: Side = "ours" if args.ours else "theirs"
     if args.dry_run:
         raise UsageError(f"--dry-run cannot be combined with --{side}")
-    from .resolve import resolve_paths
-
-    with Workspace.open() as ws:
+    with workspace() as ws:
         outcome = resolve_paths(ws, args.paths, side)
         for manifest, c in outcome.resolved:
             e = c.side(side)
@@ -203,6 +194,4 @@ def cmd_resolve(args: argparse.Namespace) -> int:
         ui.info("staged " + ", ".join(s.manifest for s in outcome.finished))
         result = checkout(ws, [s.path for s in outcome.finished], discard=args.force)
     report_checkout(result)
-    if result.written or result.deleted:
-        ui.info(f"artifacts: {len(result.written)} written, {len(result.deleted)} deleted")
     return 0 if result.ok else 1

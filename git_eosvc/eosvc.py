@@ -16,6 +16,7 @@ from . import ui
 from .access import MODEL, AccessMap, Section
 from .errors import CredentialsError, UsageError
 from .manifest import Entry, Manifest, decode
+from .paths import under
 from .repo import Repo
 
 _SHORT_FORMS = {"checkpoints": "model/checkpoints", "fit": "model/framework/fit"}
@@ -48,7 +49,7 @@ def normalize(access: AccessMap, raw: str) -> tuple[Section, str]:
 
 def clone(name: str, org: str, dest: Path | None, url: str | None) -> Path:
     """`git clone`, then install and materialise; refuses early when nothing could be read."""
-    from .remote import credentials_from_env
+    from .s3client import credentials_from_env
 
     url = url or f"https://github.com/{org}/{name}.git"
     target = (dest or Path(name)).resolve()
@@ -62,9 +63,7 @@ def clone(name: str, org: str, dest: Path | None, url: str | None) -> Path:
         raise UsageError(f"git clone {url} failed (see git's message above)")
     access_file = target / access_mod.ACCESS_FILE
     if not access_file.exists():
-        ui.warn(f"{name} has no access.json: cloned as a plain git repository; git-eosvc commands "
-                "will refuse until one is added (git eosvc init)")
-        return target
+        return target  # a plain git repository; the caller says so
     amap = access_mod.parse(access_file.read_text(encoding="utf-8"))
     repo = Repo.discover(target)
     relevant = [s for s in amap.sections if _has_entries(repo, s)] or list(amap.sections)
@@ -118,7 +117,7 @@ def view_tree(manifest: Manifest, current: dict[str, Entry], on_remote: dict[str
     root = Node(section.path + "/")
     paths = set(manifest) | set(current)
     for path in sorted(paths):
-        if prefix and not (path == prefix or path.startswith(prefix.rstrip("/") + "/")):
+        if prefix and not under(path, prefix):
             continue
         want, have = manifest.get(path), current.get(path)
         if want and have:

@@ -13,7 +13,7 @@ Called by a hook manager instead of git, the hooks also accept no arguments and 
 pre-commit-framework's PRE_COMMIT_* variables (docs/hooks.md).
 
 Startup is the budget here: nothing heavy is imported until a hook knows it has work
-(pygit2 once a repo is opened, boto3 only when a transfer is due).
+(the git processes once a repo is opened, botocore only when a transfer is due).
 """
 
 from __future__ import annotations
@@ -27,9 +27,8 @@ from . import ui
 from .errors import EosvcError, UsageError
 
 if TYPE_CHECKING:
+    from .engine.push import RefUpdate
     from .repo import Repo
-    from .hooksync import RefUpdate
-    from .sync import Workspace
 
 HOOKS = ("pre-commit", "pre-push", "post-checkout", "post-merge", "post-rewrite", "post-commit")
 _OID = re.compile(r"(?:[0-9a-f]{40}|[0-9a-f]{64})")
@@ -47,21 +46,10 @@ def run(name: str, args: Sequence[str]) -> int:
         if name == "pre-push":
             return _pre_push(list(args))
         raise UsageError(f"unknown hook {name!r}", hint=f"hooks: {', '.join(HOOKS)}")
-    except EosvcError as exc:
-        _print_error(name, exc.message, exc.hint)
-        return exc.exit_code
     except Exception as exc:  # noqa: BLE001 - fail closed, but without a traceback
-        if ui.debug_enabled():
+        if ui.debug_enabled() and not isinstance(exc, EosvcError):
             raise
-        _print_error(name, f"unexpected {type(exc).__name__}: {exc}",
-                     "run again with EOSVC_DEBUG=1 for a traceback, and report it")
-        return 1
-
-
-def _print_error(name: str, message: str, hint: str | None) -> None:
-    ui.error(f"git-eosvc {name}: {message}")
-    if hint:
-        print(f"hint: {hint}", file=sys.stderr, flush=True)
+        return ui.report_error(exc, f"git-eosvc {name}")
 
 
 # ---------------------------------------------------------------- opening the repo
@@ -76,26 +64,13 @@ def _open_repo() -> "Repo | None":
     try:
         repo = Repo.discover()
     except UsageError:
-        if _is_bare():
+        if Repo.is_bare_at():
             return None
         raise
     if not (repo.workdir / ACCESS_FILE).is_file():
+        repo.close()
         return None
     return repo
-
-
-def _is_bare() -> bool:
-    import pygit2
-
-    found = pygit2.discover_repository(os.getcwd())
-    return bool(found) and pygit2.Repository(found).is_bare
-
-
-def _workspace(repo: "Repo") -> "Workspace":
-    """Opened exactly as the commands open it (access.json, the access lock, settings)."""
-    from .sync import Workspace
-
-    return Workspace.open(repo.workdir)
 
 
 # ---------------------------------------------------------------- pre-commit
@@ -108,10 +83,11 @@ def _pre_commit(args: list[str]) -> int:
     repo = _open_repo()
     if repo is None:
         return 0
-    from .hooksync import pre_commit_check
+    from .cli_common import workspace
+    from .engine.precommit import pre_commit_check
 
     index = os.environ.get("GIT_INDEX_FILE") or None  # relative to the top level, our cwd
-    with _workspace(repo) as ws:
+    with workspace(start=repo.workdir) as ws:
         report = pre_commit_check(ws, os.path.abspath(index) if index else None)
     if report.auto_added:
         ui.info(f"git-eosvc: re-hashed and staged {', '.join(report.auto_added)} (eosvc.autoAdd)")
@@ -147,11 +123,11 @@ def _pre_push(args: list[str]) -> int:
     repo = _open_repo()
     if repo is None:
         return 0
-    from .hooksync import UPLOADED_ENV, upload_for_push
+    from .cli_common import workspace
+    from .engine.push import upload_for_push
 
-    uploaded = os.environ.get(UPLOADED_ENV, "").split()
-    with _workspace(repo) as ws:
-        result = upload_for_push(ws, updates, remote, url, uploaded)
+    with workspace(start=repo.workdir) as ws:
+        result = upload_for_push(ws, updates, remote, url)
     if result.uploaded:
         ui.info(f"git-eosvc: uploaded {result.uploaded} object(s), {ui.human_size(result.bytes)}")
     return 0
@@ -160,7 +136,7 @@ def _pre_push(args: list[str]) -> int:
 def _push_input(args: list[str]) -> tuple[str, str, list["RefUpdate"]]:
     """(remote, url, ref updates) from git's arguments and stdin, or from pre-commit-framework's
     environment when a hook manager calls us without them."""
-    from .hooksync import RefUpdate
+    from .engine.push import RefUpdate
 
     if not args and os.environ.get("PRE_COMMIT_REMOTE_NAME"):
         return _push_input_from_pre_commit()
@@ -184,7 +160,7 @@ def _push_input(args: list[str]) -> tuple[str, str, list["RefUpdate"]]:
 def _push_input_from_pre_commit() -> tuple[str, str, list["RefUpdate"]]:
     """pre-commit-framework passes one ref per run: PRE_COMMIT_TO_REF (or the local branch)
     and PRE_COMMIT_FROM_REF (what the remote has, when it has something)."""
-    from .hooksync import RefUpdate
+    from .engine.push import RefUpdate
 
     env = os.environ
     local = env.get("PRE_COMMIT_TO_REF") or env.get("PRE_COMMIT_LOCAL_BRANCH") or "HEAD"
@@ -269,16 +245,14 @@ def _materialise(name: str, why: str) -> None:
             ui.info("git-eosvc: bisect in progress, artifacts left as they are; "
                     "`git eosvc checkout` brings this commit's")
         return  # post-rewrite (or the end of the merge) catches up once
-    from .hooksync import materialised_is_current
-    from .sync import checkout, report_checkout
+    from .cli_common import report_checkout, workspace
+    from .engine.checkout import reconcile
 
-    with _workspace(repo) as ws:
-        if materialised_is_current(ws):
-            return
-        result = checkout(ws, full=False)
-    report_checkout(result)
-    if result.written or result.deleted:
-        ui.info(f"git-eosvc: artifacts: {len(result.written)} written, {len(result.deleted)} deleted")
+    with workspace(start=repo.workdir) as ws:
+        result = reconcile(ws)
+    if result is None:
+        return
+    report_checkout(result, prefix="git-eosvc: ")
     if result.failed or result.kept:
         print("hint: `git eosvc checkout` retries; `git eosvc status` shows what differs",
               file=sys.stderr, flush=True)

@@ -16,6 +16,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .atomic import write_atomic
 from .errors import UsageError
 from .repo import Repo
 
@@ -103,6 +104,11 @@ def hook_owner(path: Path) -> tuple[str, int] | None:
         return None
     m = _MARKER.search(head)
     return (m.group(1).decode(), int(m.group(2))) if m else None
+
+
+def is_ours(repo: Repo, name: str) -> bool:
+    """Whether this clone's hook `name` is one git-eosvc installed (git will run it)."""
+    return hook_owner(hooks_dir(repo) / name) is not None
 
 
 # ---------------------------------------------------------------- rendering
@@ -235,11 +241,7 @@ def _read(path: Path) -> str | None:
 
 def _write_executable(path: Path, text: str) -> None:
     """Atomically (a half-written hook would break every git command that runs it)."""
-    tmp = path.with_name(f".{path.name}.eosvc-tmp{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-        f.write(text)
-    os.chmod(tmp, 0o755)
-    os.replace(tmp, path)
+    write_atomic(path, text.encode("utf-8"), mode=0o755)
 
 
 def _free_name(path: Path) -> Path:

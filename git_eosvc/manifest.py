@@ -19,6 +19,7 @@ from typing import Iterable, Iterator, Mapping
 
 from .errors import ConflictError, ManifestError
 from .hashing import Sha256
+from .paths import path_problem
 
 HEADER = b"eosvc-manifest v1"
 SUFFIX = ".eosvc"
@@ -53,29 +54,6 @@ def check_path(path: str, section: str | None = None) -> None:
     if problem:
         raise ManifestError(f"unsafe path {path!r}: {problem}")
 
-
-def path_problem(path: str, section: str | None = None) -> str | None:
-    if not path:
-        return "empty"
-    if "\0" in path:
-        return "contains a NUL byte"
-    if path[0] == "/" or (path[1:2] == ":" and path[2:3] in ("/", "\\") and path[0].isalpha()):
-        return "absolute"
-    if path[-1] == "/":
-        return "ends with '/'"
-    if "//" in path:
-        return "has an empty or '.' component"
-    if path[0] == "." or "/." in path:  # only then can a component be '.', '..' or '.git'
-        for part in path.split("/"):
-            if part == ".":
-                return "has an empty or '.' component"
-            if part == "..":
-                return "has a '..' component"
-            if part.lower() == ".git":
-                return "has a '.git' component"
-    if section is not None and not path.startswith(section + "/"):
-        return f"is not inside the section '{section}/'"
-    return None
 
 
 # ---------------------------------------------------------------- quoting
@@ -274,6 +252,13 @@ def _decode(data: bytes, source: str, section: str | None) -> Manifest:
         entries.append(entry)
     _check_tree(entries, source)
     return Manifest(entries)
+
+
+def split_line(line: bytes) -> tuple[bytes, bytes, bytes] | None:
+    """(sha256, size, path field) of a line that has the entry grammar, else None. The one
+    reading of the line format: strict parsing, merging and listings all start here."""
+    m = _LINE.fullmatch(line)
+    return None if m is None else (m.group(1), m.group(2), m.group(3))
 
 
 def parse_line(line: bytes, where: str, section: str | None = None) -> Entry:

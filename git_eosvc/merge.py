@@ -23,15 +23,12 @@ from dataclasses import dataclass, field, replace
 from typing import Iterable, Literal, Mapping
 
 from .errors import ManifestError
-from .hashing import Sha256
 from .manifest import (EMPTY, HEADER, SUFFIX, Entry, Manifest, decode, encode, encode_entry,
-                       has_conflict_markers, path_key, path_problem, unquote_path)
+                       has_conflict_markers, parse_line, path_key)
 
 Side = Literal["ours", "theirs"]
 DEFAULT_MARKER_SIZE = 7
 
-# The entry grammar of docs/manifest.md; order is not checked here (resolution re-sorts).
-_LINE = re.compile(rb"([0-9a-f]{64}) (0|[1-9][0-9]*) (.+)", re.DOTALL)
 # A marker: a run of one of the four marker characters, then nothing or a space and a label.
 _MARKER = re.compile(rb"(([<|=>])\2*)(?: (.*))?")
 
@@ -185,27 +182,6 @@ def render(result: MergeResult, style: Style | None = None) -> bytes:
     items.sort(key=lambda item: item[0])
     lines = [HEADER] + [line for _, block in items for line in block]
     return b"\n".join(lines) + b"\n"
-
-
-def parse_line(line: bytes, where: str, section: str | None) -> Entry:
-    """One entry line, strictly (grammar, safe path, canonical quoting); order is not checked."""
-    if line.endswith(b"\r"):
-        raise ManifestError(f"{where}: CRLF line ending (manifests use LF only)")
-    m = _LINE.fullmatch(line)
-    if not m:
-        raise ManifestError(f"{where}: malformed line (expected '<sha256> <size> <path>' or a "
-                            f"conflict marker): {line[:80].decode('utf-8', 'replace')!r}")
-    try:
-        path = unquote_path(m.group(3))
-    except ValueError as exc:
-        raise ManifestError(f"{where}: {exc}") from None
-    problem = path_problem(path, section)
-    if problem:
-        raise ManifestError(f"{where}: unsafe path {path!r}: {problem}")
-    entry = Entry(path, Sha256(m.group(1).decode()), int(m.group(2)))
-    if encode_entry(entry) != line:
-        raise ManifestError(f"{where}: path is not in canonical form")
-    return entry
 
 
 @dataclass

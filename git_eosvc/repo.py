@@ -1,157 +1,227 @@
-"""Git access: the work tree, revisions, manifests at a revision, the clone's config.
-
-Reads go through pygit2 in-process (imported lazily: hooks run on every checkout);
-commands that change git state go through the real `git` binary.
-"""
+"""Git access through the real `git` binary, so git's rules hold exactly (GIT_DIR, `-C`, `-c`,
+GIT_CONFIG_*, worktrees, partial clones, SHA-256). Objects come from two long-lived `git cat-file`
+processes per Repo (`--batch`, `--batch-check`), as in Git LFS; any other query is one git call."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Iterable, Literal
 
 from .errors import ManifestError, OperationError, UsageError
-from .manifest import EMPTY, Manifest, decode
+from .gitproc import CatFile, GitObject, absolutize_git_env, run_git
+
+_TREE, _GITLINK, _FMT = 0o040000, 0o160000, 0o170000  # tree entry modes
 
 if TYPE_CHECKING:
-    import pygit2
+    from .manifest import Manifest
 
-def run_git(args: Sequence[str], cwd: Path, check: bool = True, input: bytes | None = None,
-            capture: bool = True) -> subprocess.CompletedProcess[bytes]:
-    """Run the real git binary; on failure raise OperationError with git's own words."""
-    proc = subprocess.run(["git", *args], cwd=cwd, input=input,
-                          stdout=subprocess.PIPE if capture else None,
-                          stderr=subprocess.PIPE if capture else None)
-    if check and proc.returncode != 0:
-        err = (proc.stderr or b"").decode(errors="replace").strip()
-        raise OperationError(f"git {' '.join(args)} failed" + (f": {err}" if err else ""))
-    return proc
+
+@dataclass
+class CommitInfo:
+    """A commit's id, root tree and parents (as git sees them: shallow commits have none)."""
+
+    id: str
+    tree_id: str
+    parent_ids: list[str]
+
+
+def _lines(out: bytes) -> list[str]:
+    return [os.fsdecode(x) for x in out.split(b"\n") if x]
+
+
+def _is_blob_mode(mode: int) -> bool:
+    return bool(mode) and mode & _FMT not in (_TREE, _GITLINK)
 
 
 class Repo:
-    """One git work tree (linked worktrees share `common_dir`)."""
+    """One git work tree (linked worktrees share `common_dir`), read through the git binary."""
 
-    def __init__(self, git_dir: Path, workdir: Path) -> None:
+    def __init__(self, git_dir: Path, workdir: Path, common_dir: Path | None = None) -> None:
         self.git_dir = git_dir
         self.workdir = workdir
+        if common_dir is None:
+            pointer = git_dir / "commondir"
+            common_dir = (git_dir / pointer.read_text().strip()).resolve() if pointer.is_file() else git_dir
+        self.common_dir: Path = common_dir
+        self._batch, self._check = CatFile("--batch"), CatFile("--batch-check")
+        self._trees: dict[str, dict[bytes, tuple[int, str]]] = {}
 
     @classmethod
-    def discover(cls, start: Path | None = None) -> "Repo":
-        import pygit2
-
-        start = Path(start or os.getcwd())
-        found = pygit2.discover_repository(str(start))
-        if not found:
-            raise UsageError(f"not a git repository: {start}",
-                             hint="run this inside a clone (or `git eosvc clone NAME`)")
-        repo = cls(Path(found).resolve(), Path())
-        if repo.git.is_bare or repo.git.workdir is None:
+    def discover(cls, start: Path | None = None) -> Repo:
+        """The repository git finds from `start` (default: the cwd); see absolutize_git_env."""
+        start_dir = Path(start or Path.cwd())
+        absolutize_git_env()
+        try:
+            proc = run_git(["rev-parse", "--absolute-git-dir", "--path-format=absolute", "--git-common-dir",
+                            "--is-bare-repository", "--show-toplevel"], start_dir, check=False)
+            lines, err = _lines(proc.stdout), proc.stderr.decode(errors="replace").strip()
+        except OperationError as exc:
+            lines, err = [], str(exc)
+        if len(lines) < 3:
+            hint = (f"{err}\n" if err and "not a git repository" not in err else "") + \
+                "run this inside a clone (or `git eosvc clone NAME`)"
+            raise UsageError(f"not a git repository: {start_dir}", hint=hint)
+        if lines[2] == "true" or len(lines) < 4:
             raise UsageError("git-eosvc needs a work tree; this is a bare repository")
-        repo.workdir = Path(repo.git.workdir).resolve()
-        return repo
+        return cls(Path(lines[0]).resolve(), Path(lines[3]).resolve(), Path(lines[1]).resolve())
 
-    @cached_property
-    def git(self) -> "pygit2.Repository":
-        import pygit2
+    @staticmethod
+    def is_bare_at(start: Path | None = None) -> bool:
+        """True when `start` (default: the cwd) is inside a bare repository."""
+        absolutize_git_env()
+        try:
+            proc = run_git(["rev-parse", "--is-bare-repository"], Path(start or Path.cwd()), check=False)
+        except OperationError:
+            return False
+        return proc.returncode == 0 and proc.stdout.strip() == b"true"
 
-        return pygit2.Repository(str(self.git_dir))
+    def close(self) -> None:
+        """Stop the cat-file processes (a later query starts them again)."""
+        self._batch.close()
+        self._check.close()
 
-    @cached_property
-    def common_dir(self) -> Path:
-        """The directory linked worktrees share (`git rev-parse --git-common-dir`)."""
-        pointer = self.git_dir / "commondir"
-        if pointer.is_file():
-            return (self.git_dir / pointer.read_text().strip()).resolve()
-        return self.git_dir
+    def __enter__(self) -> Repo:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
 
     @property
     def state_dir(self) -> Path:
+        """Local state shared by linked worktrees: `<common dir>/eosvc`."""
         return self.common_dir / "eosvc"
 
     def rel(self, path: Path) -> str:
+        """`path` relative to the work tree root, `/`-separated."""
         return path.resolve().relative_to(self.workdir).as_posix()
 
-    # -------------------------------------------------------------- revisions
+    def default_name(self) -> str:
+        """The repo name when none is configured: the work tree's directory name."""
+        return self.workdir.name
+
+    @cached_property
+    def object_format(self) -> str:
+        """"sha1" or "sha256" (`git rev-parse --show-object-format`)."""
+        return self.run("rev-parse", "--show-object-format").stdout.decode().strip()
+
+    def _peeled(self, rev: str, kind: Literal["commit", "tree"], strict: bool = True) -> str | None:
+        """The id of `rev^{kind}`; else UsageError (strict) or None. `:/regex` revs are refused."""
+        obj = self._check.query(f"{rev}^{{{kind}}}", self.workdir) if rev[:1] not in ("", ":") else "missing"
+        if isinstance(obj, GitObject) or not strict:
+            return obj.oid if isinstance(obj, GitObject) else None
+        raise UsageError(f"{'ambiguous' if obj == 'ambiguous' else 'unknown'} revision {rev!r}")
 
     def head(self) -> str | None:
-        """HEAD's commit id, or None on an unborn branch."""
+        """HEAD's commit id; None on an unborn branch or a broken HEAD. Never cached."""
         try:
-            return str(self.git.head.target) if not self.git.head_is_unborn else None
-        except Exception:  # noqa: BLE001 - pygit2 raises GitError for a broken HEAD
+            obj = self._check.query("HEAD", self.workdir)
+        except OperationError:
             return None
+        return obj.oid if isinstance(obj, GitObject) and obj.type == "commit" else None
 
     def resolve(self, rev: str) -> str:
-        try:
-            obj = self.git.revparse_single(rev)
-            return str(obj.peel(_commit_type()).id)
-        except (KeyError, ValueError, Exception) as exc:  # noqa: BLE001 - GitError is not exported stably
-            raise UsageError(f"unknown revision {rev!r}") from exc
+        """The commit a revision names (`rev^{commit}`: tags peeled); UsageError if none."""
+        return self._peeled(rev, "commit") or ""
+
+    def commit_of(self, oid: str) -> str | None:
+        """The commit an id (or any revision) names, tags peeled; None if not a local commit."""
+        return self._peeled(oid, "commit", strict=False)
 
     def has_commit(self, oid: str) -> bool:
-        try:
-            obj = self.git.get(oid)
-        except ValueError:
-            return False
-        return obj is not None and obj.type_str == "commit"
+        """True when `oid` is a commit object in the local repository (tags not peeled)."""
+        obj = self._check.query(oid, self.workdir)
+        return isinstance(obj, GitObject) and obj.type == "commit"
 
     def commits(self, include: Iterable[str], exclude: Iterable[str] = ()) -> list[str]:
-        """`git rev-list include --not exclude`: every commit reachable from include only."""
-        import pygit2
-
-        walker = None
-        for oid in include:
-            if walker is None:
-                walker = self.git.walk(oid, pygit2.enums.SortMode.NONE)
-            else:
-                walker.push(oid)
-        if walker is None:
+        """`git rev-list <include> --not <exclude>`; excludes that are not local commits are ignored."""
+        heads = [self.resolve(rev) for rev in include]
+        if not heads:
             return []
-        for oid in exclude:
-            if self.has_commit(oid):
-                walker.hide(oid)
-        return [str(c.id) for c in walker]
+        nots = [f"^{r}" for r in exclude if r and "\n" not in r and not r.startswith(("-", "^"))]
+        out = self.run("rev-list", "--ignore-missing", "--missing=allow-any", "--stdin",
+                       input="".join(f"{x}\n" for x in heads + nots).encode()).stdout
+        return _lines(out)
 
-    def blob(self, oid: object) -> bytes:
-        """The bytes of a blob by id (an id from a tree or the index)."""
-        import pygit2
+    def commit(self, oid: str) -> CommitInfo:
+        """A commit by id: `.id`, `.tree_id`, `.parent_ids` (UsageError if not a commit)."""
+        obj = self._batch.query(str(oid), self.workdir)
+        if not isinstance(obj, GitObject) or obj.type != "commit" or obj.data is None:
+            raise UsageError(f"{oid} is not a commit")
+        head = obj.data.split(b"\n\n", 1)[0].split(b"\n")
+        tree = next((x[5:].decode() for x in head if x.startswith(b"tree ")), "")
+        parents = [x[7:].decode() for x in head if x.startswith(b"parent ")]
+        shallow = self.common_dir / "shallow"  # git grafts shallow boundary commits parentless
+        if parents and shallow.is_file() and obj.oid in _lines(shallow.read_bytes()):
+            parents = []
+        return CommitInfo(obj.oid, tree, parents)
 
-        obj = self.git[oid]  # type: ignore[index]
-        if not isinstance(obj, pygit2.Blob):
-            raise OperationError(f"git object {oid} is not a file")
+    def parents(self, commit: str) -> list[str]:
+        """The parent ids of a commit (any revision naming one)."""
+        if not (len(commit) in (40, 64) and all(c in "0123456789abcdef" for c in commit)):
+            commit = self.resolve(commit)
+        return self.commit(commit).parent_ids
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        """`git merge-base a b`: the best common ancestor, None when there is none."""
+        proc = self.run("merge-base", a, b, check=False)
+        if proc.returncode not in (0, 1) or proc.stderr.strip():
+            raise OperationError(f"git merge-base failed: {proc.stderr.decode(errors='replace').strip()}")
+        return _lines(proc.stdout)[0] if proc.returncode == 0 else None
+
+    def blob(self, oid: str) -> bytes:
+        """A blob's bytes by id (git fetches it lazily in a partial clone); OperationError if none."""
+        obj = self._batch.query(str(oid), self.workdir)
+        if not isinstance(obj, GitObject) or obj.type != "blob" or obj.data is None:
+            raise OperationError(f"git object {oid} is {obj if isinstance(obj, str) else 'not a file'}")
         return obj.data
 
-    def commit(self, oid: str) -> "pygit2.Commit":
-        import pygit2
+    def _tree(self, oid: str) -> dict[bytes, tuple[int, str]]:
+        """A tree's entries, name -> (mode, id); up to 256 trees are kept."""
+        entries = self._trees.get(oid)
+        if entries is None:
+            obj = self._batch.query(oid, self.workdir)
+            if not isinstance(obj, GitObject) or obj.type != "tree" or obj.data is None:
+                raise OperationError(f"git tree {oid} is missing")
+            entry = re.compile(rb"([0-7]+) ([^\0]*)\0(.{%d})" % (len(obj.oid) // 2), re.S)  # mode name raw-id
+            entries = {m[2]: (int(m[1], 8), m[3].hex()) for m in entry.finditer(obj.data)}
+            if len(self._trees) >= 256:
+                self._trees.clear()
+            self._trees[oid] = entries
+        return entries
 
-        obj = self.git[oid]
-        if not isinstance(obj, pygit2.Commit):
-            raise UsageError(f"{oid} is not a commit")
-        return obj
+    def blob_id_at(self, rev_or_commit: str, path: str) -> str | None:
+        """The blob id of `path` (literal, from the root) at a revision, or None; reads trees only."""
+        tree, parts = self._peeled(rev_or_commit, "tree") or "", os.fsencode(path).split(b"/")
+        for name in parts[:-1]:
+            mode, tree = self._tree(tree).get(name, (0, ""))
+            if mode & _FMT != _TREE:
+                return None
+        mode, oid = self._tree(tree).get(parts[-1], (0, ""))
+        return oid if _is_blob_mode(mode) else None
 
     def file_at(self, rev: str | None, path: str) -> bytes | None:
-        """A file's bytes at a revision (None: no such file, or no revision)."""
-        import pygit2
-
-        if rev is None:
-            return None
-        obj = self.git.get(rev) if len(rev) == 40 else None
-        commit = obj if isinstance(obj, pygit2.Commit) else self.git.revparse_single(rev).peel(pygit2.Commit)
-        try:
-            entry = commit.tree[path]
-        except KeyError:
-            return None
-        blob = self.git[entry.id]
-        return blob.data if isinstance(blob, pygit2.Blob) else None
+        """A file's bytes at a revision (None: absent there, or rev is None)."""
+        oid = self.blob_id_at(rev, path) if rev is not None else None
+        return None if oid is None else self.blob(oid)
 
     def manifest_at(self, rev: str | None, manifest_path: str, section: str) -> Manifest:
+        """The manifest committed at `rev` (empty when absent or rev is None)."""
+        from .manifest import EMPTY, decode
         data = self.file_at(rev, manifest_path)
         if data is None:
             return EMPTY
         return decode(data, f"{rev[:10] if rev else ''}:{manifest_path}", section)
 
     def working_manifest(self, manifest_path: str, section: str) -> Manifest:
+        """The manifest in the work tree (empty when absent)."""
+        from .manifest import EMPTY, decode
         try:
             data = (self.workdir / manifest_path).read_bytes()
         except FileNotFoundError:
@@ -160,42 +230,89 @@ class Repo:
             raise ManifestError(f"{manifest_path} is a directory, expected a manifest file") from None
         return decode(data, manifest_path, section)
 
-    # -------------------------------------------------------------- state
+    def _ls_files(self, flag: str, path: str, index_file: str | None = None) -> list[tuple[int, str, int]]:
+        """(mode, id, stage) of the index entries at exactly `path`, read fresh."""
+        env = None if index_file is None else {**os.environ, "GIT_INDEX_FILE": index_file}
+        out = run_git(["--literal-pathspecs", "ls-files", flag, "-z", "--", path], self.workdir,
+                      env=env).stdout if path else b""
+        recs = [rec.partition(b"\t") for rec in out.split(b"\0") if rec]
+        fields = [meta.split(b" ") for meta, _, name in recs if name == os.fsencode(path)]
+        return [(int(mode, 8), oid.decode(), int(stage)) for mode, oid, stage in fields]
+
+    def index_blob_id(self, path: str, index_file: str | None = None) -> str | None:
+        """The blob id staged (stage 0) for `path`, in the index or in `index_file` (GIT_INDEX_FILE)."""
+        found = [oid for mode, oid, stage in self._ls_files("-s", path, index_file)
+                 if stage == 0 and _is_blob_mode(mode)]
+        return found[0] if found else None
+
+    def index_stages(self, path: str) -> tuple[bytes | None, bytes | None, bytes | None] | None:
+        """(base, ours, theirs) bytes of an unmerged path; None when `path` is not unmerged."""
+        entries = self._ls_files("-u", path)
+        stages = {stage: self.blob(oid) for mode, oid, stage in entries if _is_blob_mode(mode)}
+        return (stages.get(1), stages.get(2), stages.get(3)) if entries else None
+
+    def current_branch(self) -> str | None:
+        """The branch HEAD is on (also when unborn); None when detached."""
+        proc = self.run("symbolic-ref", "-q", "HEAD", check=False)
+        ref = os.fsdecode(proc.stdout.strip()) if proc.returncode == 0 else ""
+        return ref.removeprefix("refs/heads/") if ref.startswith("refs/heads/") else None
+
+    def ref_tips(self, prefix: str) -> list[str]:
+        """The distinct ids the refs under `prefix` point at (`git for-each-ref`)."""
+        return list(dict.fromkeys(_lines(self.run("for-each-ref", "--format=%(objectname)", prefix).stdout)))
+
+    def config_get(self, key: str) -> str | None:
+        """`git config --get key` over every level (last value wins); None when unset."""
+        proc = self.run("config", "-z", "--get", key, check=False)
+        if proc.returncode in (0, 1) and not proc.stderr.strip():
+            return proc.stdout.rstrip(b"\0").decode("utf-8", "surrogateescape") if proc.returncode == 0 else None
+        raise UsageError(f"cannot read git config {key!r}: {proc.stderr.decode(errors='replace').strip()}")
+
+    def _config_regexp(self, *prefixes: str) -> list[tuple[str, str]]:
+        """The config entries whose keys start with a prefix (any case), in order; one git call."""
+        ere = "^(" + "|".join("".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else "\\" + c
+                                      if c in ".^$*+?()[]{}|\\" else c for c in p) for p in prefixes) + ")"
+        proc = self.run("config", "-z", "--get-regexp", ere, check=False)
+        if proc.returncode != 0 and (proc.returncode != 1 or proc.stderr.strip()):
+            raise OperationError(f"git config failed: {proc.stderr.decode(errors='replace').strip()}")
+        recs = [r.partition(b"\n") for r in proc.stdout.split(b"\0") if r]  # key\nvalue, or key alone
+        return [(k.decode("utf-8", "surrogateescape"), v.decode("utf-8", "surrogateescape")) for k, _, v in recs]
+
+    def config_values(self, prefix: str = "eosvc.") -> dict[str, str]:
+        """The config (all levels, `-c`, GIT_CONFIG_*) under `prefix`, keys lowercased, last one wins."""
+        return {k.lower(): v for k, v in self._config_regexp(prefix)}
+
+    def remotes(self) -> dict[str, tuple[str, ...]]:
+        """Remote name -> url and pushurl values as git uses them (insteadOf applied), then as set."""
+        urls: dict[str, tuple[list[str], list[str]]] = {}
+        rules: dict[str, list[tuple[str, str]]] = {"insteadof": [], "pushinsteadof": []}
+        for key, value in self._config_regexp("remote.", "url."):
+            section, _, rest = key.partition(".")
+            sub, _, var = rest.rpartition(".")
+            if sub and section.lower() == "remote":
+                fetch, push = urls.setdefault(sub, ([], []))
+                {"url": fetch, "pushurl": push}.get(var.lower(), []).append(value)
+            elif sub and var.lower() in rules:
+                rules[var.lower()].append((value, sub))
+        def alias(url: str, kind: str) -> str:  # the longest matching prefix wins, the first on a tie
+            hits = [(len(p), -i, base) for i, (p, base) in enumerate(rules[kind]) if url.startswith(p)]
+            return url if not hits else max(hits)[2] + url[max(hits)[0]:]
+        return {name: tuple(dict.fromkeys([alias(u, "insteadof") for u in fetch + push]
+                                          + [alias(u, "pushinsteadof") for u in fetch if not push] + fetch + push))
+                for name, (fetch, push) in urls.items()}
 
     def operation_in_progress(self) -> str | None:
         """rebase / merge / cherry-pick / revert / bisect, while git is in the middle of one."""
-        d = self.git_dir
-        if (d / "rebase-merge").exists() or (d / "rebase-apply").exists():
-            return "rebase"
-        for name, what in (("MERGE_HEAD", "merge"), ("CHERRY_PICK_HEAD", "cherry-pick"),
-                           ("REVERT_HEAD", "revert"), ("BISECT_LOG", "bisect")):
-            if (d / name).exists():
-                return what
-        return None
-
-    def config_values(self, prefix: str = "eosvc.") -> dict[str, str]:
-        """The clone's git config (all levels) under `prefix`, keys lowercased."""
-        out: dict[str, str] = {}
-        for entry in self.git.config:
-            name = entry.name.lower()
-            if name.startswith(prefix):
-                out[name] = entry.value or ""
-        return out
-
-    def default_name(self) -> str:
-        return self.workdir.name
+        marks = (("rebase-merge", "rebase"), ("rebase-apply", "rebase"), ("MERGE_HEAD", "merge"),
+                 ("CHERRY_PICK_HEAD", "cherry-pick"), ("REVERT_HEAD", "revert"), ("BISECT_LOG", "bisect"))
+        return next((what for name, what in marks if (self.git_dir / name).exists()), None)
 
     def run(self, *args: str, check: bool = True, capture: bool = True,
             input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+        """`git <args>` in the work tree (see run_git)."""
         return run_git(args, self.workdir, check=check, capture=capture, input=input)
 
     def is_dirty(self) -> list[str]:
         """Tracked or untracked-not-ignored changes, as `git status --porcelain` lines."""
         out = self.run("status", "--porcelain", "-z").stdout.decode(errors="replace")
         return [x for x in out.split("\0") if x]
-
-
-def _commit_type() -> type:
-    import pygit2
-
-    return pygit2.Commit

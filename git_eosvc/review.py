@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-from .manifest import HEADER, Changes, Entry, diff, path_key, quote_path, unquote_path
+from .manifest import HEADER, Changes, Entry, diff, path_key, quote_path, split_line, unquote_path
 from .ui import human_size
 
 JSON_SCHEMA = "git-eosvc/diff"
@@ -20,7 +20,6 @@ KINDS = ("added", "modified", "renamed", "removed")  # the order every format li
 PATH_WIDTH = 40  # the listing's path column; fixed so one line never depends on another
 SIZE_WIDTH = 10  # "1023.9 KiB"
 
-_LINE = re.compile(rb"([0-9a-f]{64}) (0|[1-9][0-9]*) (.+)", re.DOTALL)
 
 
 def display_path(path: str) -> str:
@@ -46,17 +45,17 @@ def listing(data: bytes) -> bytes:
     for i, line in enumerate(lines):
         if i == 0 and line == HEADER:
             continue
-        m = _LINE.fullmatch(line)
-        if m is None:
+        fields = split_line(line)
+        if fields is None:
             out.append(line)
             continue
         try:
-            path = display_path(unquote_path(m.group(3)))
+            path = display_path(unquote_path(fields[2]))
         except ValueError:
             out.append(line)
             continue
-        size = human_size(int(m.group(2)))
-        out.append(f"{path:<{PATH_WIDTH}}  {size:>{SIZE_WIDTH}}  {m.group(1)[:10].decode()}".encode())
+        size = human_size(int(fields[1]))
+        out.append(f"{path:<{PATH_WIDTH}}  {size:>{SIZE_WIDTH}}  {fields[0][:10].decode()}".encode())
     return b"".join(line + b"\n" for line in out)
 
 

@@ -39,3 +39,27 @@ def human_size(n: int) -> str:
 
 def debug_enabled() -> bool:
     return os.environ.get("EOSVC_DEBUG") == "1"
+
+
+def report_error(exc: BaseException, where: str = "", warn: bool = False) -> int:
+    """The one rendering of a failure, for the CLI and the hooks alike: a line naming what
+    went wrong and a hint line, no traceback (EOSVC_DEBUG=1 adds one). Returns the exit code."""
+    from .errors import EosvcError
+
+    if isinstance(exc, EosvcError):
+        message, hint, code = exc.message, exc.hint, exc.exit_code
+    else:
+        message = f"unexpected {type(exc).__name__}: {exc}"
+        hint, code = "run again with EOSVC_DEBUG=1 for a traceback, and report it", 1
+        if debug_enabled():
+            import traceback
+
+            traceback.print_exception(exc, file=sys.stderr)
+    text = f"{where}: {message}" if where else message
+    (_warn if warn else error)(text)
+    if hint:
+        print(f"hint: {hint}", file=sys.stderr, flush=True)
+    return code
+
+
+_warn = warn

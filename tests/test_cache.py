@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from git_eosvc.cache import WORKSPACE_TMP_PREFIX, Store, safe_dest
+from git_eosvc.cache import WORKSPACE_TMP_PREFIX, Store
+from git_eosvc.paths import safe_dest
 from git_eosvc.errors import IntegrityError, ManifestError, OperationError, UsageError
 from git_eosvc.hashing import Sha256
 

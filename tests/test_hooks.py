@@ -293,17 +293,6 @@ def test_eosvc_skip_turns_every_hook_off(tmp_path: Path, remote: Path, s3: S3) -
     assert (a / "data/f.txt").read_text() == "v2\n"
 
 
-def test_git_eosvc_push_does_not_upload_twice(tmp_path: Path, remote: Path, s3: S3) -> None:
-    a = new_repo(tmp_path, remote)
-    write(a, "data/f.txt", "once\n")
-    record(a, "f")
-    proc = eosvc(a, "push")
-    assert "uploaded 1 object(s)" in proc.stderr
-    assert "git-eosvc: uploaded" not in proc.stderr  # the hook trusted the marker
-    assert obj_key("once\n") in all_keys(s3)
-    assert tip(remote, "main") == tip(a, "HEAD")
-
-
 def test_repo_without_access_json_is_left_alone(tmp_path: Path, remote: Path) -> None:
     work = tmp_path / "plain"
     work.mkdir()

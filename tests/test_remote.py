@@ -17,7 +17,9 @@ from git_eosvc.config import Settings
 from git_eosvc.errors import CredentialsError
 from git_eosvc.hashing import hash_bytes
 from git_eosvc.progress import Progress
-from git_eosvc.remote import (Credentials, Download, Remote, TransferReport, Upload,
+from git_eosvc.remote import Remote
+from git_eosvc.transfer import Download, TransferReport, Upload
+from git_eosvc.s3client import (Credentials,
                               credentials_from_env)
 
 MiB = 1 << 20

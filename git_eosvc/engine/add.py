@@ -1,0 +1,78 @@
+"""`add`: hash the sections (or paths), store the bytes locally, rewrite and stage the manifests."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from ..errors import UsageError
+from ..manifest import Entry, Manifest
+from ..paths import under_any
+from .workspace import Workspace
+
+
+@dataclass
+class AddResult:
+    changed: list[str] = field(default_factory=list)  # manifests rewritten
+    files: int = 0
+    stored: int = 0
+
+
+def add(ws: Workspace, paths: Sequence[str] = ()) -> AddResult:
+    """Hash the sections (or paths), store the bytes locally, rewrite and stage the manifests.
+
+    Entries of files no checkout wrote here (never downloaded, a failed download) and of
+    files that could not be read stably keep their recorded version: they are not the
+    user's deletions or edits.
+    """
+    result = AddResult()
+    staged: list[str] = []
+    for section, sub in ws.targets(paths):
+        manifest_file = ws.workdir / section.manifest
+        if not (ws.workdir / section.path).exists() and not manifest_file.exists():
+            if sub is not None:
+                raise UsageError(f"'{sub}' does not exist")
+            continue
+        old = ws.working_manifest(section)
+        scanned = ws.scan(section, sub)
+        found = scanned.files
+        if sub is None:
+            entries = dict(found)
+        else:
+            entries = {p: e for p, e in old.items() if not under_any(p, sub)}
+            entries.update(found)
+        for path, _why in scanned.skipped:
+            if path in old and path not in found:
+                entries[path] = old[path]
+        stale = {p: e for p, e in ws.not_materialised(section, old, found).items()
+                 if sub is None or under_any(p, sub)}
+        entries.update(stale)
+        new = Manifest(entries.values())
+        result.stored += store_files(ws, [e for e in new.values()
+                                          if e.path in found and found[e.path].oid == e.oid])
+        result.files += len(new)
+        if ws.write_manifest(section, new):
+            result.changed.append(section.manifest)
+        # the work tree now holds what it scanned; the record stays as it was elsewhere
+        record = dict(ws.materialised(section))
+        for path in list(record):
+            if (sub is None or under_any(path, sub)) and path not in found and path not in stale:
+                del record[path]
+        record.update({p: e for p, e in found.items() if p not in stale})
+        ws.record_materialised(section, Manifest(record.values()))
+        staged.append(section.manifest)
+    if staged:
+        ws.repo.run("add", "--", *staged)
+    return result
+
+
+def store_files(ws: Workspace, entries: Sequence[Entry]) -> int:
+    """Copy workspace files into the local store (what push uploads from). Returns how many."""
+    store = ws.store
+    unique = list({e.oid: e for e in entries if not store.has(e.oid)}.values())
+    if not unique:
+        return 0
+    with ThreadPoolExecutor(max_workers=min(8, ws.settings.jobs)) as pool:
+        list(pool.map(lambda e: store.add_file(ws.workdir / e.path, e.oid), unique))
+    return len(unique)

@@ -1,0 +1,215 @@
+"""Materialise: make the work tree hold what the manifests list, without losing local work.
+
+`plan` decides (the rule itself is `plan.plan_checkout`, pure and unit-tested), `apply`
+does the I/O: download what is missing, stash, delete, write, and record what the work
+tree now holds. `checkout` is the explicit command; `reconcile` is what every hook runs
+after git changed the work tree: a no-op when the manifests equal the record.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from ..access import Section
+from ..errors import IntegrityError
+from ..hashing import Sha256
+from ..manifest import Entry, Manifest, check_path, diff
+from ..paths import safe_dest, under_any
+from ..plan import CheckoutPlan, plan_checkout
+from ..scan import SKIP_TMP, ScanResult
+from .fetch import FetchResult, download
+from .workspace import Workspace
+
+# Large copies wait on the disk, so a few run at once; small ones are cheaper one by one
+# than through a thread pool (measured: 10,000 x 4 KiB, 3.8 s vs 5.3 s).
+_PARALLEL_COPY_BYTES = 8 << 20
+
+
+@dataclass
+class SectionPlan:
+    section: Section
+    old: Manifest  # what the work tree was last materialised to
+    new: Manifest  # the working manifest
+    plan: CheckoutPlan
+    only: Callable[[str], bool] | None  # the entries this checkout looked at (None: all)
+
+
+@dataclass
+class CheckoutResult:
+    written: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    kept: list[tuple[str, str]] = field(default_factory=list)  # (path, why): local work in the way
+    stashed: list[tuple[str, Sha256]] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # not in the store after the download
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (path, why) a write failed
+    fetch: FetchResult = field(default_factory=FetchResult)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    @property
+    def skipped_sections(self) -> list[str]:
+        return self.fetch.skipped_sections
+
+    def extend(self, other: "CheckoutResult") -> None:
+        """Fold a follow-up checkout of some of the same paths into this result."""
+        redone = {p for p in other.written + other.deleted} | {p for p, _ in other.kept}
+        self.kept = [k for k in self.kept if k[0] not in redone] + other.kept
+        self.written += other.written
+        self.deleted += other.deleted
+        self.stashed += other.stashed
+        self.failed += other.failed
+        self.errors += other.errors
+        self.fetch.extend(other.fetch)
+
+
+def plan(ws: Workspace, paths: Sequence[str] = (), discard: bool = False,
+         touched_only: bool = False) -> list[SectionPlan]:
+    """What a checkout would do, per section. `touched_only` (the hooks) looks only at the
+    entries that changed since the last materialisation; otherwise every file of the
+    section (or of `paths`) is re-checked."""
+    plans: list[SectionPlan] = []
+    for section, sub in ws.targets(paths):
+        new = ws.working_manifest(section)
+        old = ws.materialised(section)
+        for p in sub or ():
+            check_path(p, section.path)
+        only: Callable[[str], bool] | None = None
+        if sub is not None:
+            only = lambda p, sub=sub: under_any(p, sub)  # noqa: E731
+        present = (ws.workdir / section.path).is_dir()
+        if touched_only and sub is None:
+            changes = diff(old, new)
+            touched = {e.path for e in changes.added + changes.removed} | {n.path for _, n in changes.modified}
+            if not touched:
+                continue
+            scanned = ws.scan(section, _existing(ws.workdir, sorted(touched))) if present else None
+            # only the touched entries were scanned: the plan must not judge any other file
+            only = touched.__contains__
+        else:
+            scanned = ws.scan(section, sub) if present else None
+        current = scanned.files if scanned else {}
+        decided = plan_checkout(old, new, current, ws.store.has, discard=discard, only=only,
+                                blocked=_blocked(scanned))
+        plans.append(SectionPlan(section, old, new, decided, only))
+    return plans
+
+
+def summary(plans: Sequence[SectionPlan]) -> CheckoutResult:
+    """The plans as a result, nothing done (`--dry-run`)."""
+    result = CheckoutResult()
+    for sp in plans:
+        result.written += [e.path for e in sp.plan.write]
+        result.deleted += [e.path for e in sp.plan.delete]
+        result.kept += sp.plan.keep
+    return result
+
+
+def apply(ws: Workspace, plans: Sequence[SectionPlan]) -> CheckoutResult:
+    """Download what the plans write, then stash, delete, write and record, per section."""
+    result = CheckoutResult()
+    result.fetch = download(ws, [(sp.section, e) for sp in plans for e in sp.plan.write])
+    for sp in plans:
+        _apply_section(ws, sp, result)
+    return result
+
+
+def checkout(ws: Workspace, paths: Sequence[str] = (), discard: bool = False) -> CheckoutResult:
+    """Materialise the working manifests (or `paths`) into the work tree."""
+    return apply(ws, plan(ws, paths, discard=discard))
+
+
+def reconcile(ws: Workspace) -> CheckoutResult | None:
+    """After git changed the work tree: materialise what changed; None when nothing did."""
+    if ws.is_current():
+        return None
+    return apply(ws, plan(ws, touched_only=True))
+
+
+def _apply_section(ws: Workspace, sp: SectionPlan, result: CheckoutResult) -> None:
+    section, decided = sp.section, sp.plan
+    for entry in decided.stash:
+        ws.store.add_file(ws.workdir / entry.path, entry.oid)
+        result.stashed.append((entry.path, entry.oid))
+    for entry in decided.delete:
+        dest = safe_dest(ws.workdir, entry.path)
+        try:
+            dest.unlink()
+        except FileNotFoundError:
+            pass
+        _prune_empty_dirs(ws.workdir / section.path, dest.parent)
+        result.deleted.append(entry.path)
+    not_written: set[str] = {p for p, _ in decided.keep}
+    ready = []
+    for entry in decided.write:
+        if ws.store.has(entry.oid):
+            ready.append(entry)
+            continue
+        not_written.add(entry.path)
+        if section.path not in result.skipped_sections:
+            result.failed.append(entry.path)
+
+    def write(entry: Entry) -> str | None:
+        try:
+            ws.store.materialise(entry.oid, safe_dest(ws.workdir, entry.path),
+                                 ws.settings.link_type, size=entry.size)
+        except IntegrityError as exc:
+            return exc.message
+        return None
+
+    big = [e for e in ready if e.size >= _PARALLEL_COPY_BYTES]
+    small = [e for e in ready if e.size < _PARALLEL_COPY_BYTES]
+    with ThreadPoolExecutor(max_workers=min(4, ws.settings.jobs)) as pool:
+        outcomes = list(zip(big, pool.map(write, big))) + [(e, write(e)) for e in small]
+    for entry, error in outcomes:
+        if error is None:
+            result.written.append(entry.path)
+        else:
+            result.errors.append((entry.path, error))
+            not_written.add(entry.path)
+            result.failed.append(entry.path)
+    result.kept += decided.keep
+    ws.record_materialised(section, _record(sp, not_written))
+
+
+def _blocked(scanned: ScanResult | None) -> Callable[[str], bool] | None:
+    """Paths the scan could not read safely, and everything below them."""
+    if scanned is None:
+        return None
+    paths = {p for p, why in scanned.skipped if why != SKIP_TMP}
+    if not paths:
+        return None
+    return lambda p: under_any(p, paths)
+
+
+def _record(sp: SectionPlan, not_written: set[str]) -> Manifest:
+    """What the work tree now holds: `new` where this checkout wrote or confirmed an entry,
+    the old record where it did not look, kept local work, or could not download."""
+    def done(path: str) -> bool:
+        return path not in not_written and (sp.only is None or sp.only(path))
+
+    entries = {p: e for p, e in sp.new.items() if done(p)}
+    for p, e in sp.old.items():
+        if not done(p) and (p in sp.new or p in not_written or (sp.only is not None and not sp.only(p))):
+            entries[p] = e
+    return Manifest(entries.values())
+
+
+def _existing(workdir: Path, paths: list[str]) -> list[str]:
+    return [p for p in paths if os.path.lexists(workdir / p)]
+
+
+def _prune_empty_dirs(root: Path, start: Path) -> None:
+    """Remove directories left empty by deletions, up to (not including) the section root."""
+    d = start
+    while d != root and root in d.parents:
+        try:
+            d.rmdir()
+        except OSError:
+            return
+        d = d.parent

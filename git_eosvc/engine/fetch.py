@@ -1,0 +1,57 @@
+"""`fetch`: bring objects into the local store, work tree untouched."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+from ..access import Section
+from ..hashing import Sha256
+from ..manifest import Entry
+from ..transfer import Download
+from .workspace import Workspace
+
+
+@dataclass
+class FetchResult:
+    downloaded: int = 0
+    skipped_sections: list[str] = field(default_factory=list)  # private sections, no credentials
+    failed: dict[Sha256, str] = field(default_factory=dict)
+    paths: dict[Sha256, str] = field(default_factory=dict)
+
+    def extend(self, other: "FetchResult") -> None:
+        self.downloaded += other.downloaded
+        self.skipped_sections += [s for s in other.skipped_sections if s not in self.skipped_sections]
+        self.failed.update(other.failed)
+        self.paths.update(other.paths)
+
+
+def download(ws: Workspace, wanted: Iterable[tuple[Section, Entry]]) -> FetchResult:
+    """Bring objects into the local store; private sections without credentials are skipped."""
+    result = FetchResult()
+    items: dict[tuple[str, Sha256], Download] = {}
+    have_credentials = ws.credentials is not None
+    for section, entry in wanted:
+        if ws.store.has(entry.oid):
+            continue
+        if not section.public and not have_credentials:
+            if section.path not in result.skipped_sections:
+                result.skipped_sections.append(section.path)
+            continue
+        bucket = ws.bucket(section)
+        result.paths.setdefault(entry.oid, entry.path)
+        items.setdefault((bucket, entry.oid), Download(bucket, entry.oid, entry.size))
+    if items:
+        ws.store.prune_tmp()  # what killed transfers left behind
+        report = ws.remote().download(list(items.values()), ws.store)
+        result.downloaded = len(report.done)
+        result.failed.update(report.failed)
+    return result
+
+
+def fetch(ws: Workspace, revs: Sequence[str] = ()) -> FetchResult:
+    """Download every object the revisions' manifests reference (default: HEAD)."""
+    commits = [ws.repo.resolve(r) for r in revs] or [ws.require_head()]
+    wanted = [(s, e) for c in commits for s in ws.access.sections
+              for e in ws.head_manifest(s, c).values()]
+    return download(ws, wanted)

@@ -1,0 +1,68 @@
+"""`status`: per section, what the manifests record, what they do not, what is not here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..access import Section
+from ..conflicts import conflict_state
+from ..manifest import EMPTY, Changes, Entry, Manifest, diff
+from ..merge import Conflict
+from .workspace import Workspace
+
+
+@dataclass
+class SectionStatus:
+    section: Section
+    recorded: Changes  # working manifest vs HEAD (to be committed)
+    unrecorded: Changes  # workspace vs working manifest (run add)
+    not_uploaded: list[Entry] = field(default_factory=list)
+    not_downloaded: list[Entry] = field(default_factory=list)  # never materialised here
+    conflicted: bool = False  # the manifest is mid-merge (markers, or unmerged in the index)
+    conflicts: list[Conflict] = field(default_factory=list)  # unresolved entries
+
+
+def status(ws: Workspace, remote: bool = False) -> list[SectionStatus]:
+    out: list[SectionStatus] = []
+    views: dict[str, Manifest] = {}
+    head = ws.repo.head()
+    for section in ws.access.sections:
+        committed = ws.head_manifest(section, head) if head else EMPTY
+        state = conflict_state(ws.repo, section.manifest, section.path)
+        if state is not None:
+            # Mid-merge the workspace still holds our side: comparing it with the manifest
+            # would report the merge's incoming changes as "not recorded" (and `add` would
+            # undo them). Show what the merge brings, and what is left to resolve.
+            unresolved = {c.path for c in state.conflicts}
+            views[section.manifest] = state.clean
+            before = {p: e for p, e in committed.items() if p not in unresolved}
+            out.append(SectionStatus(section, diff(before, state.clean), diff(EMPTY, EMPTY),
+                                     conflicted=True, conflicts=list(state.conflicts)))
+            continue
+        working = ws.working_manifest(section)
+        present = (ws.workdir / section.path).is_dir()
+        if not present and not working and not committed:
+            continue
+        current = ws.current(section)
+        views[section.manifest] = working
+        absent = ws.not_materialised(section, working, current)
+        seen = dict(current)
+        seen.update(absent)  # so they show as not downloaded, not as the user's changes
+        out.append(SectionStatus(section, diff(committed, working), diff(working, seen),
+                                 not_downloaded=sorted(absent.values(), key=lambda e: e.path)))
+    if remote:
+        _not_uploaded(ws, out, views)
+    return out
+
+
+def _not_uploaded(ws: Workspace, out: list[SectionStatus], views: dict[str, Manifest]) -> None:
+    by_bucket: dict[str, list[tuple[SectionStatus, Entry]]] = {}
+    for st in out:
+        for e in views[st.section.manifest].values():
+            by_bucket.setdefault(ws.bucket(st.section), []).append((st, e))
+    r = ws.remote()
+    for bucket, items in by_bucket.items():
+        missing = r.missing(bucket, {e.oid for _, e in items})
+        for st, e in items:
+            if e.oid in missing:
+                st.not_uploaded.append(e)

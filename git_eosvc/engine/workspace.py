@@ -1,0 +1,214 @@
+"""The Workspace: one work tree with its repo, access map, settings, local store, stat
+cache and S3 remote; plus the materialised record (what the work tree was last
+materialised to) and the manifests as the work tree and the commits have them."""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from .. import access as access_mod
+from .. import config as config_mod
+from ..access import AccessMap, Section
+from ..atomic import write_atomic
+from ..cache import Store
+from ..errors import ManifestError, UsageError
+from ..manifest import EMPTY, Entry, Manifest, check_path, decode, encode
+from ..paths import user_relpath
+from ..remote import Remote
+from ..s3client import Credentials, credentials_from_env
+from ..repo import Repo
+from ..scan import SKIP_TMP, ScanResult, scan
+from ..statcache import StatCache
+
+
+class Workspace:
+    """One work tree with its access map, settings, local store and stat cache.
+
+    `notes` collects warnings for the person (files a scan could not read); the CLI and
+    hook layers print them, the engine never does.
+    """
+
+    def __init__(self, repo: Repo, access: AccessMap, settings: config_mod.Settings,
+                 fresh_lock: bool = False) -> None:
+        self.repo = repo
+        self.access = access
+        self.settings = settings
+        # the user deleted the lock to accept an access change; the next push may carry it
+        self.fresh_lock = fresh_lock
+        self.notes: list[str] = []
+        self._stat_cache: StatCache | None = None
+        self._remote: Remote | None = None
+
+    @classmethod
+    def open(cls, start: Path | None = None, check_lock: bool = True) -> "Workspace":
+        repo = Repo.discover(start)
+        access = access_mod.load(repo.workdir)
+        committed = config_mod.read_config_file(repo.workdir / config_mod.CONFIG_FILE)
+        settings = config_mod.resolve(os.environ, repo.config_values(), committed, repo.default_name())
+        # the lock also pins where the committed config sends data, so a pulled commit
+        # cannot quietly redirect private objects to another bucket or endpoint
+        fresh_lock = access_mod.check_lock(repo.workdir, access, config_mod.storage_of(committed),
+                                           seen=repo.state_dir / "access-lock-seen") if check_lock else False
+        return cls(repo, access, settings, fresh_lock)
+
+    @property
+    def workdir(self) -> Path:
+        return self.repo.workdir
+
+    @cached_property
+    def store(self) -> Store:
+        return Store(self.settings.cache_dir or self.repo.state_dir / "objects")
+
+    @property
+    def stat_cache(self) -> StatCache:
+        if self._stat_cache is None:
+            self.repo.state_dir.mkdir(parents=True, exist_ok=True)
+            self._stat_cache = StatCache(self.repo.state_dir / "stat.db")
+        return self._stat_cache
+
+    @cached_property
+    def credentials(self) -> Credentials | None:
+        return credentials_from_env()
+
+    def remote(self) -> Remote:
+        """One S3 remote per workspace: its clients and connection pools serve every transfer."""
+        if self._remote is None:
+            self._remote = Remote(self.settings, self.credentials)
+        return self._remote
+
+    def bucket(self, section: Section) -> str:
+        return self.settings.bucket(section.public)
+
+    def close(self) -> None:
+        if self._remote is not None:
+            self._remote.close()
+            self._remote = None
+        if self._stat_cache is not None:
+            self._stat_cache.close()
+            self._stat_cache = None
+        self.repo.close()
+
+    def __enter__(self) -> "Workspace":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -------------------------------------------------------------- paths
+
+    def relpath(self, raw: str) -> str:
+        return user_relpath(raw, self.workdir)
+
+    def targets(self, paths: Sequence[str]) -> list[tuple[Section, list[str] | None]]:
+        """Sections to work on, each with the repo-relative paths inside it (None: all)."""
+        if not paths:
+            return [(s, None) for s in self.access.sections]
+        chosen: dict[str, tuple[Section, list[str] | None]] = {}
+        for raw in paths:
+            rel = self.relpath(raw)
+            section = self.access.section_of(rel)
+            if section is None:
+                roots = ", ".join(s.path + "/" for s in self.access.sections)
+                raise UsageError(f"Unsupported path '{raw}'. Allowed roots: {roots}")
+            sub = None if rel == section.path else rel
+            if sub is not None:
+                check_path(sub, section.path)
+            prev = chosen.get(section.path)
+            if prev is None:
+                chosen[section.path] = (section, None if sub is None else [sub])
+            elif prev[1] is not None:
+                chosen[section.path] = (section, None if sub is None else prev[1] + [sub])
+        return list(chosen.values())
+
+    def require_head(self) -> str:
+        head = self.repo.head()
+        if head is None:
+            raise UsageError("this branch has no commits yet")
+        return head
+
+    # -------------------------------------------------------------- manifests
+
+    def working_manifest(self, section: Section) -> Manifest:
+        return self.repo.working_manifest(section.manifest, section.path)
+
+    def head_manifest(self, section: Section, rev: str | None = None) -> Manifest:
+        return self.repo.manifest_at(rev or self.repo.head(), section.manifest, section.path)
+
+    def write_manifest(self, section: Section, manifest: Manifest) -> bool:
+        """Write the section's manifest if its bytes change; return whether they did."""
+        path = self.workdir / section.manifest
+        data = encode(manifest)
+        try:
+            if path.read_bytes() == data:
+                return False
+        except FileNotFoundError:
+            pass
+        write_atomic(path, data)
+        return True
+
+    # -------------------------------------------------------------- the materialised record
+
+    def record_path(self, section: Section) -> Path:
+        return self.repo.git_dir / "eosvc" / "materialised" / section.manifest.replace("/", "%2F")
+
+    def materialised(self, section: Section) -> Manifest:
+        """What this work tree was last materialised to (the 'old' side of a checkout)."""
+        path = self.record_path(section)
+        try:
+            return decode(path.read_bytes(), str(path), section.path)
+        except FileNotFoundError:
+            return EMPTY
+        except ManifestError:
+            return EMPTY  # a damaged record only costs safety checks against the store
+
+    def record_materialised(self, section: Section, manifest: Manifest) -> None:
+        write_atomic(self.record_path(section), encode(manifest))
+
+    def is_current(self) -> bool:
+        """Every working manifest is byte-identical to what the work tree was last
+        materialised to: a hook after git has nothing to do (no parse, no scan)."""
+        empty = encode(EMPTY)
+        for section in self.access.sections:
+            sides: list[bytes] = []
+            for path in (self.workdir / section.manifest, self.record_path(section)):
+                try:
+                    sides.append(path.read_bytes())
+                except FileNotFoundError:
+                    sides.append(empty)
+                except OSError:
+                    return False  # let checkout report it
+            if sides[0] != sides[1]:
+                return False
+        return True
+
+    # -------------------------------------------------------------- the work tree
+
+    def scan(self, section: Section, paths: Sequence[str] | None = None) -> ScanResult:
+        """Hash the section's files (stat cache first); unreadable files become notes."""
+        result = scan(self.workdir, section.path, self.stat_cache, jobs=self.settings.jobs, paths=paths)
+        self.notes += [f"{path}: {why}" for path, why in result.skipped if why != SKIP_TMP]
+        return result
+
+    def current(self, section: Section) -> dict[str, Entry]:
+        """The section's files as the work tree has them now (empty when it has no directory)."""
+        return self.scan(section).files if (self.workdir / section.path).is_dir() else {}
+
+    def not_materialised(self, section: Section, manifest: Mapping[str, Entry],
+                         current: Mapping[str, Entry]) -> dict[str, Entry]:
+        """Manifest entries the work tree does not hold because no checkout wrote them: absent
+        and never materialised here (a private section read without credentials, a partial
+        download), or still the version last materialised (a download failed). These are not
+        the user's deletions or edits, and `add` must not record them as such."""
+        record = self.materialised(section)
+        out: dict[str, Entry] = {}
+        for p, e in manifest.items():
+            here = current.get(p)
+            if here is None:
+                if p not in record and not os.path.lexists(self.workdir / p):
+                    out[p] = e
+            elif here.oid != e.oid and p in record and record[p].oid == here.oid:
+                out[p] = e
+        return out

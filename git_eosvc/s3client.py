@@ -1,0 +1,214 @@
+"""The S3 client and its wire details: explicit credentials, a botocore client that reads
+nothing but our settings, botocore errors as one-line reasons, and request bodies.
+
+Credentials come from the environment only (DESIGN.md §1). boto3's default chain (shared
+files, AWS_PROFILE, SSO, instance metadata) must never run, so clients are built from a
+botocore session whose profile, config/credential files, credential chain, token chain and
+~/.aws/models search path are all pinned or emptied. botocore is imported lazily: git hooks
+import this package on every commit and checkout and must stay fast.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from dataclasses import dataclass
+from typing import Any, BinaryIO, Mapping
+
+from . import __version__
+from .config import Settings
+from .errors import CredentialsError
+from .hashing import CHUNK
+
+RETRIES = {"mode": "standard", "max_attempts": 5}  # bounded, with backoff on throttling and 5xx
+CREDENTIAL_HINT = ("export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+                    "(and AWS_SESSION_TOKEN for temporary credentials)")
+
+
+@dataclass(frozen=True, repr=False)
+class Credentials:
+    """Explicit S3 keys. repr/str never show the secret or the session token."""
+
+    access_key_id: str
+    secret_access_key: str
+    session_token: str | None = None
+
+    def __repr__(self) -> str:
+        token = ", session_token=<hidden>" if self.session_token else ""
+        return f"Credentials(access_key_id=<hidden>, secret_access_key=<hidden>{token})"
+
+    __str__ = __repr__
+
+
+def credentials_from_env(env: Mapping[str, str] = os.environ) -> Credentials | None:
+    """Read AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, and nothing else.
+
+    None when neither key is set (anonymous reads); half a pair is a CredentialsError,
+    because silently falling back to anonymous would hide the user's mistake.
+    """
+    key_id = (env.get("AWS_ACCESS_KEY_ID") or "").strip()
+    secret = (env.get("AWS_SECRET_ACCESS_KEY") or "").strip()
+    token = (env.get("AWS_SESSION_TOKEN") or "").strip() or None
+    if not key_id and not secret:
+        return None  # a stray session token alone cannot sign anything: stay anonymous
+    if not secret:
+        raise CredentialsError("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not",
+                               hint=CREDENTIAL_HINT + ", or unset both for anonymous reads")
+    if not key_id:
+        raise CredentialsError("AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not",
+                               hint=CREDENTIAL_HINT + ", or unset both for anonymous reads")
+    return Credentials(key_id, secret, token)
+
+
+def make_client(settings: Settings, credentials: Credentials | None, jobs: int) -> Any:
+    """A botocore S3 client that reads nothing but `settings` and `credentials`.
+
+    Signed with `credentials`, or UNSIGNED when they are None. No profile, no shared config
+    or credentials file, no credential or token chain (so no instance metadata, SSO or web
+    identity), no ~/.aws/models: a bogus AWS_PROFILE or AWS_CONFIG_FILE is neither read nor
+    an error.
+    """
+    import botocore.session
+    from botocore import UNSIGNED
+    from botocore.config import Config
+    from botocore.configprovider import ConstantProvider
+    from botocore.credentials import CredentialResolver
+    from botocore.loaders import Loader
+    from botocore.tokens import TokenProviderChain
+
+    session = botocore.session.Session()
+    store = session.get_component("config_store")
+    # Constant providers replace the instance -> env -> config-file lookup chains.
+    store.set_config_provider("profile", ConstantProvider(None))
+    store.set_config_provider("config_file", ConstantProvider(os.devnull))  # not a file: {}
+    store.set_config_provider("credentials_file", ConstantProvider(os.devnull))
+    session.register_component("credential_provider", CredentialResolver(providers=[]))
+    session.register_component("token_provider", TokenProviderChain(providers=[]))
+    session.register_component("data_loader", Loader(
+        extra_search_paths=[Loader.BUILTIN_DATA_PATH], include_default_search_paths=False))
+
+    options: dict[str, Any] = {
+        "retries": dict(RETRIES),
+        "max_pool_connections": jobs + 4,  # `jobs` requests in flight, plus slack
+        "connect_timeout": 10,
+        "read_timeout": 60,
+        "user_agent_extra": f"git-eosvc/{__version__}",
+    }
+    if settings.endpoint:
+        # S3-compatible servers rarely serve virtual-hosted bucket names.
+        options["s3"] = {"addressing_style": "path"}
+    optional = {
+        # S3-compatible servers choke on the CRC32 checksums newer botocore adds by default.
+        "request_checksum_calculation": "when_required",
+        "response_checksum_validation": "when_required",
+        # Settings already folded AWS_ENDPOINT_URL* in; botocore must not re-read them.
+        "ignore_configured_endpoint_urls": True,
+    }
+    options.update({k: v for k, v in optional.items() if k in Config.OPTION_DEFAULTS})
+    if credentials is None:
+        options["signature_version"] = UNSIGNED
+    keys: dict[str, Any] = {}
+    if credentials is not None:
+        keys = {"aws_access_key_id": credentials.access_key_id,
+                "aws_secret_access_key": credentials.secret_access_key,
+                "aws_session_token": credentials.session_token}
+    return session.create_client("s3", region_name=settings.region,
+                                 endpoint_url=settings.endpoint or None,
+                                 config=Config(**options), **keys)
+
+
+class FileSlice:
+    """A read-only window of an open file, seekable so botocore can rewind it to retry or
+    to sign the payload, without holding a whole part in memory."""
+
+    def __init__(self, f: BinaryIO, offset: int, length: int) -> None:
+        self._f = f
+        self._start = offset
+        self._length = length
+        self._pos = 0
+
+    def read(self, n: int | None = -1) -> bytes:
+        remaining = self._length - self._pos
+        if remaining <= 0:
+            return b""
+        if n is None or n < 0 or n > remaining:
+            n = remaining
+        self._f.seek(self._start + self._pos)
+        data = self._f.read(n)
+        self._pos += len(data)
+        return data
+
+    def seek(self, pos: int, whence: int = os.SEEK_SET) -> int:
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._pos, os.SEEK_END: self._length}[whence]
+        self._pos = min(max(base + pos, 0), self._length)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seekable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return True
+
+
+def hash_range(f: BinaryIO, offset: int, length: int) -> bytes:
+    digest = hashlib.sha256()
+    f.seek(offset)
+    while length > 0:
+        data = f.read(min(CHUNK, length))
+        if not data:
+            raise OSError(f"{getattr(f, 'name', 'file')} shrank while uploading")
+        digest.update(data)
+        length -= len(data)
+    return digest.digest()
+
+
+def b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def object_size(response: Mapping[str, Any], offset: int) -> int | None:
+    """The whole object's size from a ranged GET (Content-Range: bytes a-b/TOTAL)."""
+    content_range = response.get("ContentRange") or ""
+    total = content_range.rsplit("/", 1)[-1]
+    if total.isdigit():
+        return int(total)
+    # A server that ignores Range answers 200 with the whole object.
+    return response.get("ContentLength") if offset == 0 else None
+
+
+def http_status(e: Exception) -> int | None:
+    response = getattr(e, "response", None) or {}
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if status is None and str(response.get("Error", {}).get("Code", "")).isdigit():
+        status = int(response["Error"]["Code"])  # HEAD has no body: the code is the status
+    return int(status) if status is not None else None
+
+
+def error_code(e: Exception) -> str:
+    response = getattr(e, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+def describe_error(e: Exception) -> str:
+    """A one-line reason from a botocore error; never includes request headers or keys."""
+    response = getattr(e, "response", None)
+    if response:
+        error = response.get("Error", {})
+        code, message = error.get("Code", ""), error.get("Message", "")
+        status = http_status(e)
+        text = f"{code}: {message}" if message and message != code else str(code)
+        return f"{text} (HTTP {status})" if status else text or type(e).__name__
+    return str(e) or type(e).__name__
+
+
+def is_stream_error(e: Exception) -> bool:
+    """Errors while reading a response body, which botocore does not retry by itself."""
+    from botocore import exceptions as x
+
+    kinds = tuple(getattr(x, name) for name in (
+        "ResponseStreamingError", "IncompleteReadError", "ReadTimeoutError") if hasattr(x, name))
+    return isinstance(e, kinds)

@@ -1,0 +1,80 @@
+"""Which objects a bucket holds, by listing: cheaper than one HEAD per object when many
+are asked about and the remote is not much larger (Remote.missing decides). Anonymous
+readers of a public bucket may not list; then ListingDenied sends the caller back to HEAD."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Iterator, Sequence, TypeVar
+
+from .errors import TransferError
+from .hashing import Sha256, is_sha256
+from .s3client import describe_error, error_code, http_status
+
+T = TypeVar("T")
+Slots = threading.BoundedSemaphore
+Parallel = Callable[[Callable[[str], set[Sha256]], Sequence[str]], list[set[Sha256]]]
+_LIST_PAGE = 1000  # keys per ListObjectsV2 page
+_LIST_FANOUT = "0123456789abcdef"  # a full listing runs one paginated prefix per hex digit
+
+
+class ListingDenied(Exception):
+    """Listing is not allowed (anonymous readers need only s3:GetObject): use HEAD instead."""
+
+
+def list_present(client: Any, bucket: str, repo: str, wanted: set[Sha256], slots: Slots,
+                 parallel: Parallel) -> set[Sha256] | None:
+    """Which of `wanted` exist, by listing; None when one HEAD per oid is cheaper or
+    listing is denied."""
+    base = f"{repo}/objects/sha256/"
+    # Requests a full listing may cost and still beat one HEAD per oid.
+    budget = len(wanted) - len(_LIST_FANOUT)
+    if budget <= 0:
+        return None
+    try:
+        # Estimate the remote's size from one of the 256 two-digit shards; stop as soon
+        # as the estimate exceeds the budget, so the probe itself stays cheap.
+        count = 0
+        for page in _pages(client, bucket, f"{base}{min(wanted)[:2]}/", slots):
+            count += len(page.get("Contents", ()))
+            if count * 256 / _LIST_PAGE >= budget:
+                return None
+        prefixes = sorted({oid[0] for oid in wanted})
+        found = parallel(lambda p: _list_prefix(client, bucket, repo, base + p, slots), prefixes)
+    except ListingDenied:
+        return None
+    return set().union(*found)
+
+def _list_prefix(client: Any, bucket: str, repo: str, prefix: str, slots: Slots) -> set[Sha256]:
+    present: set[Sha256] = set()
+    for page in _pages(client, bucket, prefix, slots):
+        for obj in page.get("Contents", ()):
+            key = obj["Key"]
+            name = key.rsplit("/", 1)[-1]
+            # Only keys at exactly the right place count; strays under the prefix do not.
+            if is_sha256(name) and key == f"{repo}/objects/{Sha256(name).shard()}":
+                present.add(Sha256(name))
+    return present
+
+def _pages(client: Any, bucket: str, prefix: str, slots: Slots) -> Iterator[dict[str, Any]]:
+    """ListObjectsV2 pages, one request slot per page (not held while the caller works)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    token: str | None = None
+    while True:
+        kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+        if token:
+            kwargs["ContinuationToken"] = token
+        try:
+            with slots:
+                page = client.list_objects_v2(**kwargs)
+        except ClientError as e:
+            if http_status(e) in (403, 501) or error_code(e) in ("AccessDenied", "NotImplemented"):
+                raise ListingDenied() from None
+            raise TransferError(f"could not list s3://{bucket}/{prefix}: {describe_error(e)}") from None
+        except BotoCoreError as e:
+            raise TransferError(f"could not list s3://{bucket}/{prefix}: {describe_error(e)}") from None
+        yield page
+        token = page.get("NextContinuationToken")
+        if not page.get("IsTruncated") or not token:
+            return
