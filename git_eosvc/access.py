@@ -19,6 +19,8 @@ STANDARD, MODEL = "standard", "model"
 _STANDARD_KEYS = ("data", "output", "model")
 _MODEL_KEYS = ("model", "checkpoints", "fit")
 _VALUES = ("public", "private")
+# every manifest any kind of repo can have (the hooks' no-Python fast path checks these)
+MANIFESTS = ("data.eosvc", "output.eosvc", "model/checkpoints.eosvc", "model/framework/fit.eosvc")
 
 
 @dataclass(frozen=True)

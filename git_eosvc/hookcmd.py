@@ -4,7 +4,7 @@ It validates git's arguments, calls the engine and prints. The rules (DESIGN.md 
 
 - pre-commit and pre-push can block git: on failure they print what was wrong and what to
   do, and exit non-zero (1: an operation failed; 2: bad usage or configuration).
-- post-checkout, post-merge and post-rewrite never fail git: git has already done its
+- the post-* hooks never fail git: git has already done its
   work, so on error they print what to run (`git eosvc checkout`) and exit 0.
 - `EOSVC_SKIP=1` makes every hook a no-op; a work tree without access.json is not an
   eosvc repo and every hook passes silently.
@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from .engine.push import RefUpdate
     from .repo import Repo
 
-HOOKS = ("pre-commit", "pre-push", "post-checkout", "post-merge", "post-rewrite", "post-commit")
+HOOKS = ("pre-commit", "pre-push", "post-checkout", "post-merge", "post-rewrite", "post-commit",
+         "post-index-change", "post-applypatch")
 _OID = re.compile(r"(?:[0-9a-f]{40}|[0-9a-f]{64})")
 
 
@@ -174,106 +175,85 @@ def _push_input_from_pre_commit() -> tuple[str, str, list["RefUpdate"]]:
     return env["PRE_COMMIT_REMOTE_NAME"], env.get("PRE_COMMIT_REMOTE_URL", ""), [update]
 
 
-# ---------------------------------------------------------------- post-checkout / merge / rewrite
+# ---------------------------------------------------------------- after git changed the work tree
 
 
 def _post(name: str, args: list[str]) -> int:
-    """Materialise after git changed HEAD; whatever happens, git's command already succeeded."""
+    """Reconcile after git changed the work tree; whatever happens, git's command succeeded."""
     try:
-        why = _post_args(name, args)
-        if why is not None:
-            _materialise(name, why)
-    except EosvcError as exc:
-        _post_failed(name, exc.message, exc.hint)
+        if _post_args(name, args):
+            _reconcile(name)
     except KeyboardInterrupt:
-        _post_failed(name, "interrupted", None)
-    except Exception as exc:  # noqa: BLE001 - never fail git for a checkout that happened
-        if ui.debug_enabled():
-            import traceback
-
-            traceback.print_exc()
-        _post_failed(name, f"unexpected {type(exc).__name__}: {exc}", None)
+        _post_failed(name, EosvcError("interrupted"))
+    except Exception as exc:  # noqa: BLE001 - never fail git for a command that happened
+        _post_failed(name, exc)
     return 0
 
 
-def _post_failed(name: str, message: str, hint: str | None) -> None:
-    ui.warn(f"git-eosvc {name}: {message}")
-    if hint:
-        print(f"hint: {hint}", file=sys.stderr, flush=True)
+def _post_failed(name: str, exc: BaseException) -> None:
+    ui.report_error(exc, f"git-eosvc {name}", warn=True)
     print("hint: git itself succeeded; the artifacts were not (fully) updated. Fix the cause, "
           "then run `git eosvc checkout`", file=sys.stderr, flush=True)
 
 
-def _post_args(name: str, args: list[str]) -> str | None:
-    """Validate git's arguments: the reason to materialise, or None when there is nothing to do."""
+def _post_args(name: str, args: list[str]) -> bool:
+    """Validate git's arguments; whether git may have changed the work tree's manifests.
+
+    Measured on git 2.39 (tests/test_git_hooks_recorded.py, docs/hooks.md): a true merge
+    runs post-merge with MERGE_HEAD still present, a cherry-pick runs post-commit with
+    CHERRY_PICK_HEAD present, reset/stash/revert/cherry-pick -n run only post-index-change
+    (first argument 1), `checkout REV -- path` and `restore --source` run post-checkout
+    with flag 0, and `git am` runs only post-applypatch. Each of them finished its work.
+    """
     env = os.environ
     if name == "post-checkout":
-        if not args:  # a hook manager: pre-commit-framework's variables, else assume a branch checkout
+        if not args:  # a hook manager: pre-commit-framework's variables, else a branch checkout
             args = [env.get("PRE_COMMIT_FROM_REF", ""), env.get("PRE_COMMIT_TO_REF", ""),
                     env.get("PRE_COMMIT_CHECKOUT_TYPE", "1")]
             args = [a or "0" * 40 for a in args[:2]] + args[2:]
         if len(args) != 3 or not (_OID.fullmatch(args[0]) and _OID.fullmatch(args[1])) \
                 or args[2] not in ("0", "1"):
             raise UsageError(f"post-checkout expects <old> <new> <0|1>, got {' '.join(args)!r}")
-        return "checkout" if args[2] == "1" else None  # 0: files checked out, HEAD unchanged
+        return True  # 1: a branch checkout; 0: paths checked out, a manifest among them maybe
     if name == "post-merge":
         flag = args[0] if args else env.get("PRE_COMMIT_IS_SQUASH_MERGE", "0")
         if len(args) > 1 or flag not in ("0", "1"):
             raise UsageError(f"post-merge expects <0|1>, got {' '.join(args)!r}")
-        return "merge"
+        return True
     if name == "post-rewrite":
         command = args[0] if args else env.get("PRE_COMMIT_REWRITE_COMMAND", "rebase")
         if len(args) > 1 or command not in ("amend", "rebase"):
             raise UsageError(f"post-rewrite expects amend or rebase, got {' '.join(args)!r}")
-        return command  # git's stdin lists the rewritten pairs; HEAD's manifests say it all
-    if name == "post-commit":
-        # git runs no post-merge after a merge whose conflicts the user resolved by hand:
-        # the commit that concludes it is where the merged manifests get materialised
+        return True  # git's stdin lists the rewritten pairs; the manifests say it all
+    if name == "post-index-change":
+        if len(args) != 2 or any(a not in ("0", "1") for a in args):
+            raise UsageError(f"post-index-change expects <0|1> <0|1>, got {' '.join(args)!r}")
+        return args[0] == "1"  # 0: only the index changed (git add, git status)
+    if name in ("post-commit", "post-applypatch"):
         if args:
-            raise UsageError(f"post-commit takes no arguments, got {' '.join(args)!r}")
-        return "commit"
+            raise UsageError(f"{name} takes no arguments, got {' '.join(args)!r}")
+        return True
     raise UsageError(f"unknown hook {name!r}", hint=f"hooks: {', '.join(HOOKS)}")
 
 
-def _materialise(name: str, why: str) -> None:
+def _reconcile(name: str) -> None:
     repo = _open_repo()
     if repo is None:
         return
-    busy = repo.operation_in_progress()
-    if busy and not _finishing(repo, busy, why):
-        if busy == "bisect":
-            ui.info("git-eosvc: bisect in progress, artifacts left as they are; "
-                    "`git eosvc checkout` brings this commit's")
-        return  # post-rewrite (or the end of the merge) catches up once
+    if repo.sequencer_busy():
+        repo.close()
+        return  # a rebase, cherry-pick or revert with steps left: its last step reconciles
     from .cli_common import report_checkout, workspace
     from .engine.checkout import reconcile
 
     with workspace(start=repo.workdir) as ws:
         result = reconcile(ws)
+    repo.close()
     if result is None:
         return
     report_checkout(result, prefix="git-eosvc: ")
+    for manifest in result.conflicted:
+        ui.info(f"git-eosvc: {manifest} has merge conflicts; its artifacts follow once it is resolved")
     if result.failed or result.kept:
         print("hint: `git eosvc checkout` retries; `git eosvc status` shows what differs",
               file=sys.stderr, flush=True)
-
-
-def _finishing(repo: "Repo", busy: str, why: str) -> bool:
-    """Whether this hook runs at the end of the operation in progress, so it must do the work.
-
-    The sequencer runs post-rewrite before removing .git/rebase-merge; and a rebase with
-    nothing to replay (a fast-forward) checks out the result with an empty todo list and
-    runs no post-rewrite at all.
-    """
-    if busy != "rebase":
-        return False
-    if why == "rebase":
-        return True
-    if why == "checkout":
-        todo = repo.git_dir / "rebase-merge" / "git-rebase-todo"
-        try:
-            lines = todo.read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
-            return False
-        return not any(line.strip() and not line.lstrip().startswith("#") for line in lines)
-    return False

@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .atomic import write_atomic
+from .access import MANIFESTS
 from .errors import UsageError
 from .repo import Repo
 
-HOOK_NAMES = ("pre-commit", "pre-push", "post-checkout", "post-merge", "post-rewrite", "post-commit")
-HOOK_VERSION = 1
+HOOK_NAMES = ("pre-commit", "pre-push", "post-checkout", "post-merge", "post-rewrite", "post-commit",
+              "post-index-change", "post-applypatch")
+HOOK_VERSION = 2
 CHAINED_SUFFIX = ".eosvc-chained"    # a foreign hook kept by --chain; ours runs it first
 REPLACED_SUFFIX = ".eosvc-replaced"  # a foreign hook replaced by --force, kept as a copy
 _MARKER = re.compile(rb"^# git-eosvc-hook (\S+) v(\d+):", re.MULTILINE)
@@ -32,7 +34,11 @@ _ABOUT = {
     "post-checkout": "Materialises the artifacts of the checked-out commit (never loses local work).",
     "post-merge": "Materialises the artifacts of the merged commit (never loses local work).",
     "post-rewrite": "Materialises the artifacts after a rebase (never loses local work).",
-    "post-commit": "Materialises the artifacts of a merge whose conflicts were resolved by hand.",
+    "post-commit": "Materialises the artifacts after a commit that changed them (cherry-pick, revert, a merge "
+                   "concluded by hand).",
+    "post-index-change": "Materialises the artifacts after git rewrote the work tree (reset, stash, "
+                         "cherry-pick -n, a merge stopped by conflicts).",
+    "post-applypatch": "Materialises the artifacts after `git am` applied a patch.",
 }
 _MISSING = {
     "pre-commit": "git-eosvc: not found ({where}): commit blocked, the staged artifacts cannot be "
@@ -138,6 +144,7 @@ def render(name: str, command: str | None, chained: bool) -> str:
     status = "$status" if chained and post else "0"
     where = f"not at {command}, not on PATH" if command else "not on PATH"
     if post:
+        before += _fast_path(name, status)
         missing = _MISSING_POST.format(where=where)
         run = (f'{feed}"$eosvc" hook {name} "$@" || echo {sh_quote(_FAILED_POST)} >&2\n'
                f"exit {status}")
@@ -151,6 +158,22 @@ def render(name: str, command: str | None, chained: bool) -> str:
                        ("@MISSING@", sh_quote(missing)), ("@RUN@", run)):
         text = text.replace(key, value)
     return text
+
+
+def _fast_path(name: str, status: str) -> str:
+    """sh that exits before Python starts when git left the artifacts' manifests as they
+    were last materialised (byte for byte: what `Workspace.is_current` checks), and for
+    post-index-change when git did not touch the work tree at all (`git add`, `git status`)."""
+    lines = []
+    if name == "post-index-change":
+        lines.append(f'[ "${{1:-}}" = 1 ] || exit {status}')
+    pairs = " ".join(f"{m}:{m.replace('/', '%2F')}" for m in MANIFESTS)
+    lines.append(
+        f'd=$(git rev-parse --git-dir 2>/dev/null) && {{ same=1; for p in {pairs}; do '
+        f'm=${{p%%:*}}; r=$d/eosvc/materialised/${{p#*:}}; '
+        f'if [ -e "$m" ] || [ -e "$r" ]; then cmp -s "$m" "$r" 2>/dev/null || {{ same=0; break; }}; fi; '
+        f'done; [ $same = 1 ] && exit {status}; }}')
+    return "".join(line + "\n" for line in lines)
 
 
 # ---------------------------------------------------------------- install / uninstall

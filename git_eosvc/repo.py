@@ -239,6 +239,11 @@ class Repo:
         fields = [meta.split(b" ") for meta, _, name in recs if name == os.fsencode(path)]
         return [(int(mode, 8), oid.decode(), int(stage)) for mode, oid, stage in fields]
 
+    def skip_worktree(self, path: str) -> bool:
+        """Whether `path` is in the index but left out of the work tree (sparse checkout)."""
+        out = run_git(["--literal-pathspecs", "ls-files", "-t", "-z", "--", path], self.workdir).stdout
+        return any(rec[:2] == b"S " and rec[2:] == os.fsencode(path) for rec in out.split(b"\0"))
+
     def index_blob_id(self, path: str, index_file: str | None = None) -> str | None:
         """The blob id staged (stage 0) for `path`, in the index or in `index_file` (GIT_INDEX_FILE)."""
         found = [oid for mode, oid, stage in self._ls_files("-s", path, index_file)
@@ -307,6 +312,16 @@ class Repo:
                  ("CHERRY_PICK_HEAD", "cherry-pick"), ("REVERT_HEAD", "revert"), ("BISECT_LOG", "bisect"))
         return next((what for name, what in marks if (self.git_dir / name).exists()), None)
 
+    def sequencer_busy(self) -> bool:
+        """A rebase, cherry-pick or revert with steps still to run after the current one.
+
+        Measured on git 2.39: `rebase-merge/git-rebase-todo` lists only the steps left, while
+        `sequencer/todo` (cherry-pick or revert of a range) still lists the step being
+        committed, so the last pick sees one line there.
+        """
+        return _steps(self.git_dir / "rebase-merge" / "git-rebase-todo") > 0 \
+            or _steps(self.git_dir / "sequencer" / "todo") > 1
+
     def run(self, *args: str, check: bool = True, capture: bool = True,
             input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
         """`git <args>` in the work tree (see run_git)."""
@@ -316,3 +331,12 @@ class Repo:
         """Tracked or untracked-not-ignored changes, as `git status --porcelain` lines."""
         out = self.run("status", "--porcelain", "-z").stdout.decode(errors="replace")
         return [x for x in out.split("\0") if x]
+
+
+def _steps(todo: Path) -> int:
+    """Lines of a sequencer's todo file that are steps (not blank, not comments); 0 if none."""
+    try:
+        lines = todo.read_bytes().splitlines()
+    except OSError:
+        return 0
+    return sum(1 for line in lines if line.strip() and not line.lstrip().startswith(b"#"))

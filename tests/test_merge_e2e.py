@@ -69,7 +69,6 @@ def test_disjoint_changes_merge_cleanly_and_workspace_is_the_union(tmp_path: Pat
     assert b"<<<<<<<" not in manifest
     assert sorted(decode(manifest, section="data")) == \
         ["data/a.csv", "data/b.csv", "data/new-ours.csv", "data/sub/new-theirs.csv"]
-    eosvc(a, "checkout")
     assert snapshot(a, "data", "output") == {
         "data/a.csv": b"a ours\n", "data/b.csv": b"b theirs\n", "data/new-ours.csv": b"n1\n",
         "data/sub/new-theirs.csv": b"n2\n", "output/r.txt": b"r theirs\n"}
@@ -101,7 +100,6 @@ def test_conflict_marks_only_that_entry_and_theirs_resolves_it(tmp_path: Path, r
     assert b"<<<<<<<" not in (a / "data.eosvc").read_bytes()
     assert (a / "data/x.csv").read_bytes() == b"x theirs\n"
     git(a, "commit", "-q", "--no-edit")
-    eosvc(a, "checkout")
     assert snapshot(a, "data") == {"data/a.csv": b"a ours\n", "data/b.csv": b"b theirs\n",
                                    "data/c.csv": b"c\n", "data/x.csv": b"x theirs\n"}
     assert git(a, "status", "--porcelain").stdout == ""
@@ -128,7 +126,6 @@ def test_ours_for_a_whole_manifest_and_step_by_step(tmp_path: Path, remote: Path
     eosvc(a, "checkout", "--ours", "data.eosvc")
     assert unmerged(a) == []
     git(a, "commit", "-q", "--no-edit")
-    eosvc(a, "checkout")
     assert snapshot(a, "data") == {"data/a.csv": b"a theirs\n", "data/b.csv": b"b\n", "data/c.csv": b"c\n",
                                    "data/n.csv": b"n ours\n", "data/x.csv": b"x ours\n"}
 
@@ -152,7 +149,6 @@ def test_resolution_from_index_stages_when_the_driver_did_not_run(tmp_path: Path
     assert "both modified:   data/x.csv" in eosvc(a, "status").stdout
     eosvc(a, "checkout", "--theirs", "data/x.csv")
     git(a, "commit", "-q", "--no-edit")
-    eosvc(a, "checkout")
     assert (a / "data/x.csv").read_bytes() == b"x theirs\n"
     assert (a / "data/b.csv").read_bytes() == b"b theirs\n"  # the clean part of the merge survives
 
@@ -169,7 +165,6 @@ def test_resolution_of_git_text_merge_hunks(tmp_path: Path, remote: Path) -> Non
     assert "data/b.csv" not in status.split("recorded")[0]  # one-sided: merged per path
     eosvc(a, "checkout", "--ours", "data.eosvc")
     git(a, "commit", "-q", "--no-edit")
-    eosvc(a, "checkout")
     assert snapshot(a, "data") == {"data/a.csv": b"a ours\n", "data/b.csv": b"b ours\n",
                                    "data/c.csv": b"c theirs\n", "data/x.csv": b"x base\n"}
 
@@ -210,7 +205,6 @@ def test_git_pull_merges_manifests(tmp_path: Path, remote: Path, s3: S3) -> None
     commit_all(b, "B")
 
     git(b, "pull", "--no-rebase", "--no-edit")
-    eosvc(b, "checkout")  # downloads A's new objects from S3 (if post-merge did not already)
     assert snapshot(b, "data") == {"data/a.csv": b"a from A\n", "data/b.csv": b"b from B\n",
                                    "data/new-a.csv": b"new in A\n"}
     assert len(git(b, "log", "-1", "--format=%P").stdout.split()) == 2

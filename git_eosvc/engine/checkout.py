@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 from ..access import Section
 from ..errors import IntegrityError
 from ..hashing import Sha256
-from ..manifest import Entry, Manifest, check_path, diff
+from ..manifest import Entry, Manifest, check_path, diff, has_conflict_markers
 from ..paths import safe_dest, under_any
 from ..plan import CheckoutPlan, plan_checkout
 from ..scan import SKIP_TMP, ScanResult
@@ -47,6 +47,7 @@ class CheckoutResult:
     failed: list[str] = field(default_factory=list)  # not in the store after the download
     errors: list[tuple[str, str]] = field(default_factory=list)  # (path, why) a write failed
     fetch: FetchResult = field(default_factory=FetchResult)
+    conflicted: list[str] = field(default_factory=list)  # manifests left alone: merge conflicts
 
     @property
     def ok(self) -> bool:
@@ -69,12 +70,14 @@ class CheckoutResult:
 
 
 def plan(ws: Workspace, paths: Sequence[str] = (), discard: bool = False,
-         touched_only: bool = False) -> list[SectionPlan]:
-    """What a checkout would do, per section. `touched_only` (the hooks) looks only at the
-    entries that changed since the last materialisation; otherwise every file of the
-    section (or of `paths`) is re-checked."""
+         touched_only: bool = False, skip: Sequence[Section] = ()) -> list[SectionPlan]:
+    """What a checkout would do, per section (but those in `skip`). `touched_only` (the
+    hooks) looks only at the entries that changed since the last materialisation;
+    otherwise every file of the section (or of `paths`) is re-checked."""
     plans: list[SectionPlan] = []
     for section, sub in ws.targets(paths):
+        if section in skip:
+            continue
         new = ws.working_manifest(section)
         old = ws.materialised(section)
         for p in sub or ():
@@ -125,10 +128,23 @@ def checkout(ws: Workspace, paths: Sequence[str] = (), discard: bool = False) ->
 
 
 def reconcile(ws: Workspace) -> CheckoutResult | None:
-    """After git changed the work tree: materialise what changed; None when nothing did."""
+    """After git changed the work tree, whatever the command: make the work tree match the
+    manifests now in it, under the no-loss rule. None when nothing changed since the last
+    materialisation (a byte compare, no parse, no scan). A section whose manifest holds
+    conflict markers is left as it is until resolved; the others reconcile."""
     if ws.is_current():
         return None
-    return apply(ws, plan(ws, touched_only=True))
+    conflicted = [s for s in ws.sections if _has_markers(ws.workdir / s.manifest)]
+    result = apply(ws, plan(ws, touched_only=True, skip=conflicted))
+    result.conflicted = [s.manifest for s in conflicted]
+    return result
+
+
+def _has_markers(path: Path) -> bool:
+    try:
+        return has_conflict_markers(path.read_bytes())
+    except OSError:
+        return False
 
 
 def _apply_section(ws: Workspace, sp: SectionPlan, result: CheckoutResult) -> None:

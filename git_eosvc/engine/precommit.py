@@ -29,7 +29,7 @@ def pre_commit_check(ws: Workspace, index_file: str | None = None) -> PreCommitR
     """`index_file` is git's GIT_INDEX_FILE (`git commit -a` and `git commit PATH` commit a
     temporary index, not .git/index). Unchanged files cost one stat each (stat cache)."""
     report = PreCommitReport()
-    for section in ws.access.sections:
+    for section in ws.sections:
         changes = _unrecorded(ws, section, _staged_bytes(ws.repo, section.manifest, index_file))
         if changes:
             report.unrecorded.append((section, changes))

@@ -26,7 +26,7 @@ def status(ws: Workspace, remote: bool = False) -> list[SectionStatus]:
     out: list[SectionStatus] = []
     views: dict[str, Manifest] = {}
     head = ws.repo.head()
-    for section in ws.access.sections:
+    for section in ws.sections:
         committed = ws.head_manifest(section, head) if head else EMPTY
         state = conflict_state(ws.repo, section.manifest, section.path)
         if state is not None:

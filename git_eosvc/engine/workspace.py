@@ -97,6 +97,13 @@ class Workspace:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @cached_property
+    def sections(self) -> tuple[Section, ...]:
+        """The sections this work tree holds: a section whose manifest a sparse checkout
+        left out (skip-worktree) is not here, so nothing in it is added, deleted or written."""
+        return tuple(s for s in self.access.sections
+                     if (self.workdir / s.manifest).exists() or not self.repo.skip_worktree(s.manifest))
+
     # -------------------------------------------------------------- paths
 
     def relpath(self, raw: str) -> str:
@@ -105,7 +112,7 @@ class Workspace:
     def targets(self, paths: Sequence[str]) -> list[tuple[Section, list[str] | None]]:
         """Sections to work on, each with the repo-relative paths inside it (None: all)."""
         if not paths:
-            return [(s, None) for s in self.access.sections]
+            return [(s, None) for s in self.sections]
         chosen: dict[str, tuple[Section, list[str] | None]] = {}
         for raw in paths:
             rel = self.relpath(raw)
@@ -171,7 +178,7 @@ class Workspace:
         """Every working manifest is byte-identical to what the work tree was last
         materialised to: a hook after git has nothing to do (no parse, no scan)."""
         empty = encode(EMPTY)
-        for section in self.access.sections:
+        for section in self.sections:
             sides: list[bytes] = []
             for path in (self.workdir / section.manifest, self.record_path(section)):
                 try:
