@@ -38,14 +38,16 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_install(args: argparse.Namespace) -> int:
     from .repo import Repo
 
-    return _install(Repo.discover(), force=args.force, chain=args.chain, hooks=not args.no_hooks)
+    return _install(Repo.discover(), force=args.force, chain=args.chain, hooks=not args.no_hooks,
+                    shared=args.shared_hooks)
 
 
-def _install(repo: Repo, force: bool, chain: bool, hooks: bool = True) -> int:
+def _install(repo: Repo, force: bool, chain: bool, hooks: bool = True, shared: bool = False) -> int:
     from . import install
     from .cli_common import materialise_head
 
-    for line in install.describe(install.install(repo, force=force, chain=chain, hooks=hooks)):
+    report = install.install(repo, force=force, chain=chain, hooks=hooks, shared=shared)
+    for line in install.describe(report):
         ui.info(line)
     return materialise_head(repo)
 
@@ -233,7 +235,10 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     g.add_argument("--force", action="store_true", help="replace foreign hooks")
     g.add_argument("--chain", action="store_true", help="keep foreign hooks and run them first")
     g.add_argument("--no-hooks", action="store_true",
-                   help="drivers only: a hook manager calls `git eosvc hook` (docs/hooks.md)")
+                   help="for a hook manager that calls `git eosvc hook` (docs/hooks.md): drivers, and "
+                        "only the hooks managers cannot run")
+    sp.add_argument("--shared-hooks", action="store_true",
+                    help="install even where a global core.hooksPath makes every repository run them")
     add("uninstall", cmd_uninstall, "remove git-eosvc's hooks and drivers from this clone")
 
     sp = add("hook", cmd_hook, "what the installed git hooks (or a hook manager) call; see docs/hooks.md")

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from . import ui
+from . import install, ui
 from .engine.checkout import CheckoutResult, checkout
 from .engine.fetch import FetchResult
 from .engine.workspace import Workspace
@@ -19,6 +19,9 @@ from .repo import Repo
 def workspace(check_lock: bool = True, start: Path | None = None) -> Iterator[Workspace]:
     """The workspace for one command; the notes it collected are printed at the end."""
     ws = Workspace.open(start, check_lock=check_lock)
+    stale = install.check(ws.repo)
+    if stale:
+        ui.warn(stale)
     try:
         yield ws
     finally:

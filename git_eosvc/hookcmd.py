@@ -159,20 +159,27 @@ def _push_input(args: list[str]) -> tuple[str, str, list["RefUpdate"]]:
 
 
 def _push_input_from_pre_commit() -> tuple[str, str, list["RefUpdate"]]:
-    """pre-commit-framework passes one ref per run: PRE_COMMIT_TO_REF (or the local branch)
-    and PRE_COMMIT_FROM_REF (what the remote has, when it has something)."""
+    """pre-commit-framework hands its hooks one ref per push (PRE_COMMIT_TO_REF, and
+    PRE_COMMIT_FROM_REF when the remote has something), even when `git push` sends several
+    (`git push origin br1 br2`, `--all`, `--tags`). The refs it does not name cannot be
+    seen, so every local branch and tag counts as pushed: commits the remote already has
+    (its tracking refs) drop out, and an unpushed branch's objects are uploaded early
+    rather than a pushed one's never."""
     from .engine.push import RefUpdate
+    from .repo import Repo
 
     env = os.environ
-    local = env.get("PRE_COMMIT_TO_REF") or env.get("PRE_COMMIT_LOCAL_BRANCH") or "HEAD"
-    if not _OID.fullmatch(local):
-        from .repo import Repo
-
-        local = Repo.discover().resolve(local)
-    old = env.get("PRE_COMMIT_FROM_REF") or ""
-    update = RefUpdate(env.get("PRE_COMMIT_LOCAL_BRANCH", "HEAD"), local,
-                       env.get("PRE_COMMIT_REMOTE_BRANCH", ""), old if _OID.fullmatch(old) else "0" * 40)
-    return env["PRE_COMMIT_REMOTE_NAME"], env.get("PRE_COMMIT_REMOTE_URL", ""), [update]
+    zero = "0" * 40
+    with Repo.discover() as repo:
+        local = env.get("PRE_COMMIT_TO_REF") or env.get("PRE_COMMIT_LOCAL_BRANCH") or "HEAD"
+        if not _OID.fullmatch(local):
+            local = repo.resolve(local)
+        old = env.get("PRE_COMMIT_FROM_REF") or ""
+        updates = [RefUpdate(env.get("PRE_COMMIT_LOCAL_BRANCH", "HEAD"), local,
+                             env.get("PRE_COMMIT_REMOTE_BRANCH", ""), old if _OID.fullmatch(old) else zero)]
+        for prefix in ("refs/heads/", "refs/tags/"):
+            updates += [RefUpdate(prefix, tip, prefix, zero) for tip in repo.ref_tips(prefix)]
+    return env["PRE_COMMIT_REMOTE_NAME"], env.get("PRE_COMMIT_REMOTE_URL", ""), updates
 
 
 # ---------------------------------------------------------------- after git changed the work tree

@@ -1,54 +1,29 @@
 """Per-clone setup: the git hooks (DESIGN.md §4) and the merge and diff drivers (§5).
 
-Hooks are short `sh` scripts rendered from `hooks/hook.sh.tmpl` (packaged as
-`git_eosvc.hooks`), written to `git rev-parse --git-path hooks` so `core.hooksPath`,
-linked worktrees and submodules work. Each carries a marker line with its version: that
-is how install tells our hooks (no-op, or upgrade) from a foreign one (refuse, `--force`
-to replace, `--chain` to keep it and run it first).
+Hooks go to `git rev-parse --git-path hooks` so `core.hooksPath`, linked worktrees and
+submodules work. Their marker line (hookscript.py) is how install tells our hooks
+(no-op, or upgrade) from a foreign one (refuse, `--force` to replace, `--chain` to keep
+it, under its own name, and run it first). A hooks directory that every repository on
+the machine shares (a global `core.hooksPath`) or that husky owns is refused unless the
+user says so.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import re
 import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .atomic import write_atomic
-from .access import MANIFESTS
 from .errors import UsageError
+from .hookscript import (CHAINED_DIR, CHAINED_SUFFIX, HOOK_NAMES, HOOK_VERSION, MANAGED_HOOKS,
+                         REPLACED_SUFFIX, hook_owner, render, sh_quote)
 from .repo import Repo
 
-HOOK_NAMES = ("pre-commit", "pre-push", "post-checkout", "post-merge", "post-rewrite", "post-commit",
-              "post-index-change", "post-applypatch")
-HOOK_VERSION = 2
-CHAINED_SUFFIX = ".eosvc-chained"    # a foreign hook kept by --chain; ours runs it first
-REPLACED_SUFFIX = ".eosvc-replaced"  # a foreign hook replaced by --force, kept as a copy
-_MARKER = re.compile(rb"^# git-eosvc-hook (\S+) v(\d+):", re.MULTILINE)
-_STDIN_HOOKS = {"pre-push", "post-rewrite"}  # git feeds these on stdin
-_ABOUT = {
-    "pre-commit": "Blocks a commit whose staged manifests name objects missing from the local store.",
-    "pre-push": "Uploads to S3 the artifacts the pushed commits need; blocks the push on failure.",
-    "post-checkout": "Materialises the artifacts of the checked-out commit (never loses local work).",
-    "post-merge": "Materialises the artifacts of the merged commit (never loses local work).",
-    "post-rewrite": "Materialises the artifacts after a rebase (never loses local work).",
-    "post-commit": "Materialises the artifacts after a commit that changed them (cherry-pick, revert, a merge "
-                   "concluded by hand).",
-    "post-index-change": "Materialises the artifacts after git rewrote the work tree (reset, stash, "
-                         "cherry-pick -n, a merge stopped by conflicts).",
-    "post-applypatch": "Materialises the artifacts after `git am` applied a patch.",
-}
-_MISSING = {
-    "pre-commit": "git-eosvc: not found ({where}): commit blocked, the staged artifacts cannot be "
-                  "checked; reinstall git-eosvc, or commit with EOSVC_SKIP=1",
-    "pre-push": "git-eosvc: not found ({where}): push blocked, the artifacts it needs cannot be "
-                "uploaded; reinstall git-eosvc, or push with EOSVC_SKIP=1 if no data changed",
-}
-_MISSING_POST = ("warning: git-eosvc not found ({where}): artifacts not updated; reinstall "
-                 "git-eosvc, then run `git eosvc checkout`")
-_FAILED_POST = "warning: git-eosvc could not update the artifacts; run `git eosvc checkout`"
+_STATE = "hooks.json"  # in the state dir: where and how this clone's hooks were installed
 
 
 def _drivers(command: str | None) -> dict[str, str]:
@@ -96,108 +71,81 @@ def eosvc_command() -> str | None:
     return os.path.abspath(found) if found else None
 
 
-def sh_quote(text: str) -> str:
-    """Single-quote for sh: the only character that needs care inside is ' itself."""
-    return "'" + text.replace("'", "'\\''") + "'"
-
-
-def hook_owner(path: Path) -> tuple[str, int] | None:
-    """(hook name, version) if the file is one of ours, else None."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(512)
-    except OSError:
-        return None
-    m = _MARKER.search(head)
-    return (m.group(1).decode(), int(m.group(2))) if m else None
-
-
 def is_ours(repo: Repo, name: str) -> bool:
     """Whether this clone's hook `name` is one git-eosvc installed (git will run it)."""
     return hook_owner(hooks_dir(repo) / name) is not None
 
 
-# ---------------------------------------------------------------- rendering
+def is_husky(d: Path) -> bool:
+    """husky (v4 to v9) owns this hooks directory: it rewrites it on `npm install`."""
+    return (d.name == "_" and d.parent.name == ".husky") or (d / "h").is_file() \
+        or (d / "husky.sh").is_file() or (d / "_" / "husky.sh").is_file()
 
 
-def _template() -> str:
-    from importlib.resources import files
-
-    return (files("git_eosvc.hooks") / "hook.sh.tmpl").read_text(encoding="utf-8")
-
-
-def render(name: str, command: str | None, chained: bool) -> str:
-    """The hook script for `name`, calling `command` (absolute; PATH as fallback)."""
-    post = name.startswith("post-")
-    stdin = chained and name in _STDIN_HOOKS  # replay git's stdin to both hooks
-    feed = "printf '%s' \"$input\" | " if stdin else ""
-    before = ""
-    if stdin:
-        before += ('input=$(cat; echo .)  # git\'s stdin, replayed to both hooks\n'
-                   'input=${input%.}\n')
-    if chained:
-        run_chained = f'{feed}"$0{CHAINED_SUFFIX}" "$@"'
-        if post:  # git has done its work: run ours regardless, report the chained hook's status
-            before += f'status=0\nif [ -x "$0{CHAINED_SUFFIX}" ]; then {run_chained} || status=$?; fi\n'
-        else:  # the chained hook can veto, exactly as it could alone
-            before += f'if [ -x "$0{CHAINED_SUFFIX}" ]; then {run_chained} || exit $?; fi\n'
-    status = "$status" if chained and post else "0"
-    where = f"not at {command}, not on PATH" if command else "not on PATH"
-    if post:
-        before += _fast_path(name, status)
-        missing = _MISSING_POST.format(where=where)
-        run = (f'{feed}"$eosvc" hook {name} "$@" || echo {sh_quote(_FAILED_POST)} >&2\n'
-               f"exit {status}")
-    else:
-        missing = _MISSING[name].format(where=where)
-        run = f'{feed}"$eosvc" hook {name} "$@"' if stdin else f'exec "$eosvc" hook {name} "$@"'
-    text = _template()
-    for key, value in (("@BEFORE@", before), ("@NAME@", name), ("@VERSION@", str(HOOK_VERSION)),
-                       ("@ABOUT@", _ABOUT[name]), ("@EOSVC@", sh_quote(command or "")),
-                       ("@MISSING_STATUS@", status if post else "1"), ("@STATUS@", status),
-                       ("@MISSING@", sh_quote(missing)), ("@RUN@", run)):
-        text = text.replace(key, value)
-    return text
-
-
-def _fast_path(name: str, status: str) -> str:
-    """sh that exits before Python starts when git left the artifacts' manifests as they
-    were last materialised (byte for byte: what `Workspace.is_current` checks), and for
-    post-index-change when git did not touch the work tree at all (`git add`, `git status`)."""
-    lines = []
-    if name == "post-index-change":
-        lines.append(f'[ "${{1:-}}" = 1 ] || exit {status}')
-    pairs = " ".join(f"{m}:{m.replace('/', '%2F')}" for m in MANIFESTS)
-    lines.append(
-        f'd=$(git rev-parse --git-dir 2>/dev/null) && {{ same=1; for p in {pairs}; do '
-        f'm=${{p%%:*}}; r=$d/eosvc/materialised/${{p#*:}}; '
-        f'if [ -e "$m" ] || [ -e "$r" ]; then cmp -s "$m" "$r" 2>/dev/null || {{ same=0; break; }}; fi; '
-        f'done; [ $same = 1 ] && exit {status}; }}')
-    return "".join(line + "\n" for line in lines)
+def _shared_hooks_path(repo: Repo) -> str | None:
+    """core.hooksPath when it comes from the global or system config: every repository on
+    the machine runs the hooks there."""
+    proc = repo.run("config", "--show-scope", "--get", "core.hooksPath", check=False)
+    scope, _, value = proc.stdout.decode(errors="replace").strip().partition("\t")
+    return value if proc.returncode == 0 and scope in ("global", "system") else None
 
 
 # ---------------------------------------------------------------- install / uninstall
 
 
 def install(repo: Repo, force: bool = False, chain: bool = False, hooks: bool = True,
-            command: str | None = None) -> HookReport:
+            command: str | None = None, shared: bool = False) -> HookReport:
     """Write our hooks and register the drivers. Refuses (exit 2, nothing written) when a
-    foreign hook is in the way and neither --force nor --chain was given. `hooks=False`
-    registers the drivers only (a hook manager calls `git eosvc hook` itself)."""
+    foreign hook is in the way and neither --force nor --chain was given, when husky owns
+    the hooks directory, and when the directory is shared machine-wide (unless `shared`).
+
+    `hooks=False` (a hook manager calls `git eosvc hook`): the hooks a manager runs are
+    removed if ours, so none runs twice; post-index-change and post-applypatch, which
+    managers have no stage for, are still installed where free."""
     command = command or eosvc_command()
     d = hooks_dir(repo)
     report = HookReport(d)
-    if hooks:
-        _install_hooks(d, report, command, force, chain)
-    else:
+    names: tuple[str, ...] = HOOK_NAMES
+    if not hooks:
         report.hooks_skipped = True
+        _remove(d, MANAGED_HOOKS, report)
+        for name in MANAGED_HOOKS:  # pre-commit keeps the hook it replaced as <hook>.legacy, and runs it
+            legacy = d / f"{name}.legacy"
+            if hook_owner(legacy) is not None:
+                legacy.unlink()
+                report.removed.append(legacy.name)
+        names = tuple(n for n in HOOK_NAMES if n not in MANAGED_HOOKS
+                      and (not os.path.lexists(d / n) or hook_owner(d / n) is not None))
+    if names:
+        _check_place(repo, d, force, shared, hooks)
+        _install_hooks(d, names, report, command, force, chain)
     for key, value in _drivers(command).items():
         repo.run("config", "--local", key, value)
+    write_atomic(repo.state_dir / _STATE,
+                 json.dumps({"dir": str(d), "hooks": list(names)}).encode())
     return report
 
 
-def _install_hooks(d: Path, report: HookReport, command: str | None, force: bool, chain: bool) -> None:
-    foreign = [n for n in HOOK_NAMES if os.path.lexists(d / n) and hook_owner(d / n) is None]
+def _check_place(repo: Repo, d: Path, force: bool, shared: bool, hooks: bool) -> None:
+    if hooks and is_husky(d) and not force:
+        raise UsageError(
+            f"husky owns {d} (it rewrites it on `npm install`)",
+            hint="add `git eosvc hook <name> \"$@\"` to .husky/pre-commit, pre-push, post-checkout, "
+                 "post-merge, post-rewrite and post-commit (docs/hooks.md, husky), then run "
+                 "`git eosvc install --no-hooks`; `--force` writes ours there anyway")
+    where = _shared_hooks_path(repo)
+    if where is not None and not shared:
+        raise UsageError(
+            f"core.hooksPath is set in your global or system git config ({where}): hooks written "
+            "there run in every repository on this machine",
+            hint="`git config core.hooksPath .git/hooks` gives this clone its own hooks; "
+                 "`--shared-hooks` installs into the shared directory anyway; `--no-hooks` for a "
+                 "hook manager")
+
+
+def _install_hooks(d: Path, names: tuple[str, ...], report: HookReport, command: str | None,
+                   force: bool, chain: bool) -> None:
+    foreign = [n for n in names if os.path.lexists(d / n) and hook_owner(d / n) is None]
     if foreign and not (force or chain):
         listed = "\n".join(f"  {d / n}" + _first_line(d / n) for n in foreign)
         raise UsageError(
@@ -206,32 +154,36 @@ def _install_hooks(d: Path, report: HookReport, command: str | None, force: bool
                  "or pre-push still stops git); `--force` replaces them (a copy is kept as "
                  f"<hook>{REPLACED_SUFFIX}); `--no-hooks` if a hook manager calls `git eosvc hook`")
     if chain:
-        taken = [n for n in foreign if os.path.lexists(d / (n + CHAINED_SUFFIX))]
+        taken = [n for n in foreign if os.path.lexists(d / CHAINED_DIR / n)]
         if taken:
             raise UsageError(
-                "cannot chain " + ", ".join(taken) + f": {d / (taken[0] + CHAINED_SUFFIX)} "
+                "cannot chain " + ", ".join(taken) + f": {d / CHAINED_DIR / taken[0]} "
                 "already holds a chained hook",
                 hint="merge the two hooks into one, or move one away, then install again")
     d.mkdir(parents=True, exist_ok=True)
-    for name in HOOK_NAMES:
+    for name in names:
         path = d / name
         owner = hook_owner(path) if os.path.lexists(path) else None
         if owner is not None and owner[1] > HOOK_VERSION:
             report.newer.append(name)  # never downgrade a newer git-eosvc's hook
             continue
+        if os.path.lexists(d / (name + CHAINED_SUFFIX)):  # v1 kept chained hooks beside ours
+            (d / CHAINED_DIR).mkdir(exist_ok=True)
+            os.replace(d / (name + CHAINED_SUFFIX), d / CHAINED_DIR / name)
         if name in foreign:
             if chain:
-                os.replace(path, d / (name + CHAINED_SUFFIX))
+                (d / CHAINED_DIR).mkdir(exist_ok=True)
+                os.replace(path, d / CHAINED_DIR / name)
                 report.chained.append(name)
             else:
                 backup = _free_name(d / (name + REPLACED_SUFFIX))
                 os.replace(path, backup)
                 report.replaced.append((name, backup))
-        text = render(name, command, chained=os.path.lexists(d / (name + CHAINED_SUFFIX)))
+        text = render(name, command, chained=os.path.lexists(d / CHAINED_DIR / name))
         if owner is not None and _read(path) == text:
             report.unchanged.append(name)
             continue
-        _write_executable(path, text)
+        write_atomic(path, text.encode("utf-8"), mode=0o755)  # half a hook breaks git
         report.written.append(name)
 
 
@@ -239,20 +191,52 @@ def uninstall(repo: Repo) -> HookReport:
     """Remove our hooks (putting back hooks we chained) and our drivers; nothing else."""
     d = hooks_dir(repo)
     report = HookReport(d)
-    for name in HOOK_NAMES:
-        path, chained = d / name, d / (name + CHAINED_SUFFIX)
+    _remove(d, HOOK_NAMES, report)
+    for section in ("merge.eosvc", "diff.eosvc"):
+        repo.run("config", "--local", "--remove-section", section, check=False)
+    (repo.state_dir / _STATE).unlink(missing_ok=True)
+    return report
+
+
+def _remove(d: Path, names: tuple[str, ...], report: HookReport) -> None:
+    for name in names:
+        path = d / name
         if os.path.lexists(path) and hook_owner(path) is None:
-            report.left.append(name)  # someone else's now; the chained copy stays beside it
+            report.left.append(name)  # someone else's now; a chained copy stays where it is
             continue
         if os.path.lexists(path):
             path.unlink()
             report.removed.append(name)
-        if os.path.lexists(chained):
-            os.replace(chained, path)
-            report.restored.append(name)
-    for section in ("merge.eosvc", "diff.eosvc"):
-        repo.run("config", "--local", "--remove-section", section, check=False)
-    return report
+        for chained in (d / CHAINED_DIR / name, d / (name + CHAINED_SUFFIX)):
+            if os.path.lexists(chained) and not os.path.lexists(path):
+                os.replace(chained, path)
+                report.restored.append(name)
+    try:
+        (d / CHAINED_DIR).rmdir()
+    except OSError:
+        pass  # not there, or still holds hooks
+
+
+def check(repo: Repo) -> str | None:
+    """A warning when this clone's hooks are missing or stale (say, `npm install` re-ran
+    husky, or another tool rewrote .git/hooks): git commands would no longer move the bytes."""
+    try:
+        state = json.loads((repo.state_dir / _STATE).read_text(encoding="utf-8"))
+        names = [n for n in state.get("hooks", []) if n in HOOK_NAMES]
+        d = Path(state["dir"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # never installed here (or by a git-eosvc that kept no record)
+    if d != hooks_dir(repo):
+        return (f"git-eosvc's hooks are in {d}, but git now runs the hooks in {hooks_dir(repo)}: "
+                "git commands will not move the artifacts; run `git eosvc install`")
+    bad = [n for n in names if (hook_owner(d / n) or ("", 0))[1] < HOOK_VERSION]
+    if not bad:
+        return None
+    return (f"git-eosvc's hooks are missing or out of date in {d} ({', '.join(bad)}): git commands "
+            "will not move the artifacts; run `git eosvc install`")
+
+
+# ---------------------------------------------------------------- helpers
 
 
 def _read(path: Path) -> str | None:
@@ -260,11 +244,6 @@ def _read(path: Path) -> str | None:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
-
-
-def _write_executable(path: Path, text: str) -> None:
-    """Atomically (a half-written hook would break every git command that runs it)."""
-    write_atomic(path, text.encode("utf-8"), mode=0o755)
 
 
 def _free_name(path: Path) -> Path:
@@ -290,13 +269,14 @@ def describe(report: HookReport) -> list[str]:
     d = report.hooks_dir
     out: list[str] = []
     if report.hooks_skipped:
-        out.append("merge and diff drivers registered; hooks left to your hook manager "
-                   "(it should call `git eosvc hook <name>`)")
+        out.append("merge and diff drivers registered; hooks left to your hook manager (it should "
+                   "call `git eosvc hook <name>`); ours kept for post-index-change and post-applypatch, "
+                   "which hook managers do not run")
     if report.written:
         out.append(f"hooks written to {d}: {', '.join(report.written)}")
     elif report.unchanged and not (report.removed or report.restored):
         out.append(f"hooks already installed in {d}")
-    out += [f"kept your {n} as {d / (n + CHAINED_SUFFIX)}; it runs first" for n in report.chained]
+    out += [f"kept your {n} as {d / CHAINED_DIR / n}; it runs first" for n in report.chained]
     out += [f"replaced your {n}; a copy is at {copy}" for n, copy in report.replaced]
     out += [f"left {n}: written by a newer git-eosvc" for n in report.newer]
     if report.removed:

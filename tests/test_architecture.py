@@ -18,7 +18,7 @@ PACKAGE = ROOT / "git_eosvc"
 # the layers of DESIGN.md §6, top first; a module may import only its own layer or lower
 LAYERS = [
     {"cli", "cli_common", "cli_eosvc", "cli_review", "hookcmd", "__main__"},
-    {"engine", "eosvc", "init", "install"},
+    {"engine", "eosvc", "init", "install", "hookscript"},
     {"conflicts", "repo", "gitproc", "access", "config", "scan", "statcache", "cache", "remote", "s3client",
      "s3list", "transfer",
      "review", "merge", "plan"},

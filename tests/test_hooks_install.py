@@ -15,7 +15,7 @@ import pytest
 from conftest import BIN, S3, eosvc, git
 from helpers import new_repo, write
 
-from git_eosvc.install import HOOK_NAMES, HOOK_VERSION, hook_owner
+from git_eosvc.hookscript import HOOK_NAMES, HOOK_VERSION, hook_owner
 
 FOREIGN_PRE_PUSH = """#!/bin/sh
 # the team's own pre-push: logs what git gave it, fails when told to
@@ -83,7 +83,7 @@ def test_foreign_pre_push_refused_then_chained_then_restored(tmp_path: Path, rem
     assert not (hooks(work) / "pre-commit").exists()
 
     proc = eosvc(work, "install", "--chain")
-    assert (hooks(work) / "pre-push.eosvc-chained").read_text() == foreign
+    assert (hooks(work) / "eosvc-chained" / "pre-push").read_text() == foreign
     assert hook_owner(hooks(work) / "pre-push") == ("pre-push", HOOK_VERSION)
     assert eosvc(work, "install", "--chain").stderr.count("already installed") == 1  # no-op
 
@@ -108,7 +108,7 @@ def test_foreign_pre_push_refused_then_chained_then_restored(tmp_path: Path, rem
     # uninstall: ours go, the chained hook is back where it was, drivers are gone
     proc = eosvc(work, "uninstall")
     assert (hooks(work) / "pre-push").read_text() == foreign
-    assert not (hooks(work) / "pre-push.eosvc-chained").exists()
+    assert not (hooks(work) / "eosvc-chained" / "pre-push").exists()
     assert not any((hooks(work) / n).exists() for n in HOOK_NAMES if n != "pre-push")
     assert git(work, "config", "--get", "merge.eosvc.driver", check=False).returncode != 0
     assert git(work, "config", "--get", "diff.eosvc.textconv", check=False).returncode != 0
@@ -137,7 +137,7 @@ def test_core_hooks_path_gets_the_hooks(tmp_path: Path, remote: Path) -> None:
     eosvc(work, "install", "--chain")
     for name in HOOK_NAMES:
         assert hook_owner(work / ".husky" / name) == (name, HOOK_VERSION)
-    assert (work / ".husky/pre-commit.eosvc-chained").exists()
+    assert (work / ".husky/eosvc-chained/pre-commit").exists()
     assert not any((hooks(work) / n).exists() for n in HOOK_NAMES)
 
 
@@ -223,14 +223,78 @@ def test_pre_commit_framework_variables_drive_pre_push(tmp_path: Path, remote: P
     assert "uploaded 1 object(s)" in proc.stderr
 
 
-def test_no_hooks_registers_the_drivers_only(tmp_path: Path) -> None:
+def test_no_hooks_leaves_nothing_to_run_twice(tmp_path: Path) -> None:
+    """Under a hook manager: the hooks it runs are not ours (after `init` wrote them, too),
+    and ours stay for the two stages managers have none for."""
+    from git_eosvc.hookscript import MANAGED_HOOKS
+
     work = tmp_path / "a"
     work.mkdir()
     git(work, "init", "-q")
+    eosvc(work, "init", "--repo", "proj")
+    assert all(hook_owner(hooks(work) / n) for n in HOOK_NAMES)
     proc = eosvc(work, "install", "--no-hooks")
     assert "hook manager" in proc.stderr
-    assert not any((hooks(work) / n).exists() for n in HOOK_NAMES)
+    assert not any((hooks(work) / n).exists() for n in MANAGED_HOOKS)
+    assert {n for n in HOOK_NAMES if hook_owner(hooks(work) / n)} == {"post-index-change", "post-applypatch"}
     assert "merge-driver" in git(work, "config", "merge.eosvc.driver").stdout
+    assert "warning" not in eosvc(work, "status").stderr  # not stale: this is what was asked for
+
+
+def test_chain_keeps_the_chained_hooks_name(tmp_path: Path) -> None:
+    """Tools dispatch on $0 (husky's `h`, lefthook): the chained hook runs under its own name."""
+    work = tmp_path / "a"
+    work.mkdir()
+    git(work, "init", "-q")
+    log = tmp_path / "log"
+    write(work, ".git/hooks/post-checkout", f'#!/bin/sh\necho "$(basename "$0") $*" >> "{log}"\n')
+    (hooks(work) / "post-checkout").chmod(0o755)
+    assert eosvc(work, "init", "--repo", "proj", check=False).returncode == 2  # foreign hook
+    eosvc(work, "install", "--chain")
+    assert (hooks(work) / "eosvc-chained" / "post-checkout").exists()
+    git(work, "commit", "-q", "--allow-empty", "-m", "x")
+    git(work, "checkout", "-q", "-b", "other")
+    assert log.read_text().startswith("post-checkout ")
+
+
+def test_husky_is_detected_and_its_recipe_offered(tmp_path: Path) -> None:
+    work = tmp_path / "a"
+    work.mkdir()
+    git(work, "init", "-q")
+    write(work, ".husky/_/h", "#!/usr/bin/env sh\n")  # husky 9's dispatcher
+    write(work, ".husky/_/pre-commit", '#!/usr/bin/env sh\n. "$(dirname "$0")/h"\n')
+    git(work, "config", "core.hooksPath", ".husky/_")
+    proc = eosvc(work, "install", check=False)
+    assert proc.returncode == 2
+    assert "husky owns" in proc.stderr and ".husky/pre-commit" in proc.stderr and "--no-hooks" in proc.stderr
+    assert hook_owner(work / ".husky/_/pre-commit") is None
+
+
+def test_a_global_hooks_path_is_refused_unless_asked(tmp_path: Path, git_env: Path) -> None:
+    shared = tmp_path / "shared-hooks"
+    git(tmp_path, "config", "--global", "core.hooksPath", str(shared))
+    work = tmp_path / "a"
+    work.mkdir()
+    git(work, "init", "-q")
+    proc = eosvc(work, "install", check=False)
+    assert proc.returncode == 2 and "every repository on this machine" in proc.stderr
+    assert not shared.exists()
+    eosvc(work, "install", "--shared-hooks")
+    assert hook_owner(shared / "pre-push") == ("pre-push", HOOK_VERSION)
+
+
+def test_commands_warn_when_the_hooks_went_missing(tmp_path: Path) -> None:
+    work = tmp_path / "a"
+    work.mkdir()
+    git(work, "init", "-q")
+    eosvc(work, "init", "--repo", "proj")
+    assert "warning" not in eosvc(work, "status").stderr
+    (hooks(work) / "post-merge").write_text("#!/bin/sh\n# rewritten by another tool\n")
+    proc = eosvc(work, "status")
+    assert "missing or out of date" in proc.stderr and "post-merge" in proc.stderr
+    assert "git eosvc install" in proc.stderr
+    eosvc(work, "install", "--force")
+    assert "warning" not in eosvc(work, "status").stderr
 
 
 def test_the_quick_manifest_comparison_is_exact() -> None:
