@@ -1,6 +1,6 @@
-"""access.json: repo kinds, sections and their access, and the access lock.
+"""access.json: repo kinds, sections and their access.
 
-`parse` is pure; `load`, `check_lock` do the file I/O.
+`parse` is pure; `load` reads the file. The lock of what this clone agreed to is lock.py.
 """
 
 from __future__ import annotations
@@ -9,12 +9,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .atomic import write_atomic
 from .errors import ConfigError, UsageError
 from .manifest import manifest_name
 
 ACCESS_FILE = "access.json"
-LOCK_FILE = ".eosvc/access.lock.json"
 STANDARD, MODEL = "standard", "model"
 _STANDARD_KEYS = ("data", "output", "model")
 _MODEL_KEYS = ("model", "checkpoints", "fit")
@@ -128,87 +126,3 @@ def load(workdir: Path) -> AccessMap:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {ACCESS_FILE}: {exc}") from None
     return parse(text, ACCESS_FILE)
-
-
-# Written into a lock re-created after the user deleted it to accept an access change: the
-# next push may carry commits that publish a locked-private section. The push that succeeds
-# with it clears it, so the override holds for one push, in whichever process runs it
-# (`git eosvc push`, or the pre-push hook of the `git push` it starts).
-_OVERRIDE = "override"
-
-
-def check_lock(workdir: Path, access: AccessMap, storage: dict[str, str] | None = None,
-               seen: Path | None = None) -> bool:
-    """Write the lock on first use; afterwards refuse any disagreement with access.json.
-
-    `seen` marks (outside the work tree) that this clone had a lock: a lock missing then
-    was deleted on purpose. Returns True while such a re-created lock's override is unused.
-    """
-    lock = workdir / LOCK_FILE
-    current = _lock_dict(access, storage)
-    try:
-        locked = json.loads(lock.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        deleted = seen is not None and seen.exists()
-        write_lock(workdir, access, storage, override=deleted)
-        if seen is not None and not deleted:
-            write_atomic(seen, b"")
-        return deleted
-    except (OSError, ValueError):
-        raise ConfigError(f"{LOCK_FILE} is unreadable",
-                          hint=f"delete {LOCK_FILE} to re-create it from access.json") from None
-    fresh = isinstance(locked, dict) and locked.pop(_OVERRIDE, None) is True
-    if locked != current:
-        raise ConfigError(
-            f"access.json or .eosvcconfig disagrees with the access lock {LOCK_FILE}:\n"
-            f"  lock: {_describe(locked)}\n"
-            f"  now:  {_describe(current)}",
-            hint=f"if the change is intended, delete {LOCK_FILE} to accept it (not recommended: "
-                 "data that was private may become public)")
-    return fresh
-
-
-def settle_lock(workdir: Path) -> None:
-    """A push used the fresh lock's override: from now on the lock holds."""
-    value = locked_map(workdir)
-    if value is not None and value.pop(_OVERRIDE, None) is not None:
-        _write(workdir, value)
-
-
-def locked_map(workdir: Path) -> dict[str, object] | None:
-    try:
-        value = json.loads((workdir / LOCK_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _lock_dict(access: AccessMap, storage: dict[str, str] | None) -> dict[str, object]:
-    out = access.as_dict()
-    if storage:
-        out["storage"] = dict(storage)
-    return out
-
-
-def write_lock(workdir: Path, access: AccessMap, storage: dict[str, str] | None = None,
-               override: bool = False) -> None:
-    value = _lock_dict(access, storage)
-    if override:
-        value[_OVERRIDE] = True
-    _write(workdir, value)
-
-
-def _write(workdir: Path, value: dict[str, object]) -> None:
-    text = json.dumps(value, indent=2, sort_keys=True) + "\n"
-    write_atomic(workdir / LOCK_FILE, text.encode("utf-8"))
-
-
-def _describe(m: object) -> str:
-    if not isinstance(m, dict):
-        return repr(m)
-    sections = m.get("sections", {})
-    parts = ", ".join(f"{k}={v}" for k, v in sections.items()) if isinstance(sections, dict) else "?"
-    storage = m.get("storage")
-    where = ("; .eosvcconfig: " + ", ".join(f"{k}={v}" for k, v in sorted(storage.items()))
-             if isinstance(storage, dict) and storage else "")
-    return f"{m.get('kind')} repo: {parts}{where}"

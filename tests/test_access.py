@@ -51,18 +51,44 @@ def test_malformed_access_is_a_config_error_naming_file_and_key(text: str, needl
 
 
 def test_lock_written_on_first_use_then_enforced(tmp_path: Path) -> None:
+    from git_eosvc.lock import AccessLock
+
+    state, work = tmp_path / "git" / "eosvc", tmp_path / "work"
+    lock = AccessLock(state, work)
     m = access.parse('{"data": "public", "output": "private"}')
-    access.check_lock(tmp_path, m)
-    lock = json.loads((tmp_path / access.LOCK_FILE).read_text())
-    assert lock["sections"]["data"] == "public"
-    access.check_lock(tmp_path, m)  # same map: fine
+    assert lock.check(m) is False  # a first use is not an override
+    written = json.loads((state / "access.lock.json").read_text())
+    assert written["sections"]["data"] == "public"
+    lock.check(m)  # same map: fine
     flipped = access.parse('{"data": "private", "output": "private"}')
     with pytest.raises(ConfigError) as info:
-        access.check_lock(tmp_path, flipped)
+        lock.check(flipped)
     assert "lock:" in info.value.message and "now:" in info.value.message
     assert "delete" in (info.value.hint or "")
-    (tmp_path / access.LOCK_FILE).unlink()
-    access.check_lock(tmp_path, flipped)
+    (state / "access.lock.json").unlink()
+    assert lock.check(flipped) is True  # deleted on purpose: one push may carry the change
+    assert lock.check(flipped) is True
+    lock.settle()
+    assert lock.check(flipped) is False
+
+
+def test_an_old_work_tree_lock_is_moved_in_unless_git_tracks_it(tmp_path: Path) -> None:
+    from git_eosvc.lock import AccessLock
+
+    work = tmp_path / "work"
+    old = work / ".eosvc" / "access.lock.json"
+    old.parent.mkdir(parents=True)
+    old.write_text(json.dumps({"kind": "standard", "sections": {"data": "public", "output": "private",
+                                                                "model/checkpoints": "private",
+                                                                "model/framework/fit": "private"}}))
+    flipped = access.parse('{"data": "public", "output": "public"}')
+    tracked = AccessLock(tmp_path / "a" / "eosvc", work)
+    tracked.check(flipped, tracked=lambda p: True)  # a commit wrote it: not adopted
+    assert old.exists()
+    moved = AccessLock(tmp_path / "b" / "eosvc", work)
+    with pytest.raises(ConfigError):
+        moved.check(flipped, tracked=lambda p: False)  # adopted: it pins output private
+    assert not old.exists() and (tmp_path / "b" / "eosvc" / "access.lock.json").exists()
 
 
 def test_missing_access_json_says_how_to_add_one(tmp_path: Path) -> None:

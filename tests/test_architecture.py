@@ -19,7 +19,7 @@ PACKAGE = ROOT / "git_eosvc"
 LAYERS = [
     {"cli", "cli_common", "cli_eosvc", "cli_review", "hookcmd", "__main__"},
     {"engine", "eosvc", "init", "install", "hookscript"},
-    {"conflicts", "repo", "gitproc", "access", "config", "scan", "statcache", "cache", "remote", "s3client",
+    {"conflicts", "repo", "gitproc", "access", "lock", "config", "scan", "statcache", "cache", "remote", "s3client",
      "s3list", "transfer",
      "review", "merge", "plan"},
     {"manifest", "paths", "atomic", "hashing", "progress", "errors", "ui", "__init__"},

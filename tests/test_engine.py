@@ -156,7 +156,7 @@ def test_tampered_object_rejected_on_download(tmp_path: Path, remote: Path, s3: 
 def test_malformed_access_json_exits_2(tmp_path: Path, remote: Path, s3: S3) -> None:
     a = new_repo(tmp_path, remote)
     (a / "access.json").write_text('{"data": "publik"}')
-    (a / ".eosvc/access.lock.json").unlink(missing_ok=True)
+    (a / ".git/eosvc/access.lock.json").unlink(missing_ok=True)
     proc = eosvc(a, "status", check=False)
     assert proc.returncode == 2
     assert "access.json" in proc.stderr and "'data'" in proc.stderr

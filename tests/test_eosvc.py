@@ -32,7 +32,7 @@ def published(tmp_path: Path, remote: Path, access: dict[str, str] | None = None
     a = new_repo(tmp_path, remote, "a", *init)
     if access is not None:
         (a / "access.json").write_text(json.dumps(access))
-        (a / ".eosvc/access.lock.json").unlink(missing_ok=True)
+        (a / ".git/eosvc/access.lock.json").unlink(missing_ok=True)
     write(a, "data/pub.csv", "public\n")
     write(a, "output/priv.csv", "private\n")
     commit_all(a, "both")
@@ -111,7 +111,7 @@ def test_access_lock_refuses_changes_until_deleted(tmp_path: Path, remote: Path,
         proc = run_eosvc(a, *args, check=False)
         assert proc.returncode == 2, args
         assert "lock:" in proc.stderr and "now:" in proc.stderr and "access.lock.json" in proc.stderr
-    (a / ".eosvc/access.lock.json").unlink()
+    (a / ".git/eosvc/access.lock.json").unlink()
     run_eosvc(a, "status")
 
 
@@ -179,6 +179,6 @@ def test_push_refuses_a_commit_that_flips_private_to_public(tmp_path: Path, remo
     plain = git(a, "push", "-q", "origin", "main", check=False)  # the pre-push hook refuses too
     assert plain.returncode != 0
     assert git(remote, "rev-parse", "main").stdout == before
-    (a / ".eosvc/access.lock.json").unlink()
+    (a / ".git/eosvc/access.lock.json").unlink()
     run_eosvc(a, "push")
     assert git(remote, "rev-parse", "main").stdout == git(a, "rev-parse", "HEAD").stdout

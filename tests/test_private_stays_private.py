@@ -22,13 +22,13 @@ def test_a_branch_that_made_data_private_pushes_it_to_the_private_bucket(
     skip = dict(os.environ, EOSVC_SKIP="1")
     subprocess.run(["git", "checkout", "-q", "-b", "y"], cwd=a, check=True, env=skip)
     (a / "access.json").write_text('{"data": "private", "output": "private"}')
-    (a / ".eosvc/access.lock.json").unlink()
+    (a / ".git/eosvc/access.lock.json").unlink()
     write(a, "data/secret.txt", "secret on branch y\n")
     eosvc(a, "add")
     git(a, "add", "-A")
     subprocess.run(["git", "commit", "-qm", "y: data is private"], cwd=a, check=True, env=skip)
     subprocess.run(["git", "checkout", "-q", "main"], cwd=a, check=True, env=skip)
-    (a / ".eosvc/access.lock.json").unlink()  # the work tree says public again
+    (a / ".git/eosvc/access.lock.json").unlink()  # the work tree says public again
     git(a, "push", "-q", "origin", "y")
     assert obj_key(b"secret on branch y\n") in s3.keys(s3.private_bucket)
     assert obj_key(b"secret on branch y\n") not in s3.keys(s3.public_bucket)
@@ -48,7 +48,7 @@ def test_a_pulled_config_cannot_redirect_private_data(tmp_path: Path, remote: Pa
     eosvc(b, "install")
     # a later commit points the private bucket somewhere else
     git(a, "config", "-f", ".eosvcconfig", "eosvc.privateBucket", "attacker-bucket")
-    (a / ".eosvc/access.lock.json").unlink()
+    (a / ".git/eosvc/access.lock.json").unlink()
     commit_all(a, "tidy config")
     git(a, "push", "-q")
     git(b, "pull", "-q")

@@ -55,7 +55,7 @@ def upload_for_push(ws: Workspace, updates: Sequence[RefUpdate], remote: str, ur
     With `dry_run`, S3 is asked what it lacks and nothing is uploaded."""
     result = upload_needs(ws, plan_push(ws, updates, remote, url), dry_run=dry_run)
     if ws.fresh_lock and not dry_run:
-        access_mod.settle_lock(ws.workdir)  # the override served this push
+        ws.lock.settle()  # the override served this push
     return result
 
 
@@ -162,7 +162,7 @@ def refuse_access_flips(ws: Workspace, commits: Iterable[str]) -> None:
     """
     if ws.fresh_lock:
         return
-    locked = access_mod.locked_map(ws.workdir)
+    locked = ws.lock.locked()
     sections = locked.get("sections") if locked else None
     if not isinstance(sections, dict):
         return
@@ -177,7 +177,7 @@ def refuse_access_flips(ws: Workspace, commits: Iterable[str]) -> None:
             raise ConfigError(
                 f"commit {commit_id[:10]} makes {', '.join(p + '/' for p in flipped)} public, "
                 f"but the access lock keeps it private; nothing was pushed",
-                hint=f"if publishing is intended, delete {access_mod.LOCK_FILE} and push again "
+                hint=f"if publishing is intended, delete {ws.lock.shown} and push again "
                      "(not recommended)")
 
 

@@ -15,6 +15,7 @@ from ..access import AccessMap, Section
 from ..atomic import write_atomic
 from ..cache import Store
 from ..errors import ManifestError, UsageError
+from ..lock import AccessLock
 from ..manifest import EMPTY, Entry, Manifest, check_path, decode, encode
 from ..paths import user_relpath
 from ..remote import Remote
@@ -36,6 +37,7 @@ class Workspace:
         self.repo = repo
         self.access = access
         self.settings = settings
+        self.lock = AccessLock(repo.state_dir, repo.workdir)
         # the user deleted the lock to accept an access change; the next push may carry it
         self.fresh_lock = fresh_lock
         self.notes: list[str] = []
@@ -50,9 +52,11 @@ class Workspace:
         settings = config_mod.resolve(os.environ, repo.config_values(), committed, repo.default_name())
         # the lock also pins where the committed config sends data, so a pulled commit
         # cannot quietly redirect private objects to another bucket or endpoint
-        fresh_lock = access_mod.check_lock(repo.workdir, access, config_mod.storage_of(committed),
-                                           seen=repo.state_dir / "access-lock-seen") if check_lock else False
-        return cls(repo, access, settings, fresh_lock)
+        ws = cls(repo, access, settings)
+        if check_lock:
+            ws.fresh_lock = ws.lock.check(access, config_mod.storage_of(committed),
+                                          tracked=lambda p: repo.index_blob_id(p) is not None)
+        return ws
 
     @property
     def workdir(self) -> Path:
