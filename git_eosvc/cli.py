@@ -96,6 +96,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             lines.append(f"  not materialised here: {n} file(s) "
                          f"({ui.human_size(sum(e.size for e in st.not_downloaded))}); "
                          "`git eosvc checkout` brings them")
+        if st.not_deleted:
+            lines.append(f"  deleted by the manifest, still here: {len(st.not_deleted)} file(s); "
+                         "`git eosvc checkout` removes them")
         if args.remote and st.not_uploaded:
             lines.append("  not uploaded:")
             lines += [f"    {e.path}" for e in st.not_uploaded]

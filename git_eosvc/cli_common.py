@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from . import install, ui
 from .engine.checkout import CheckoutResult, checkout
@@ -34,24 +34,35 @@ def report_fetch(result: FetchResult) -> None:
     for path in result.skipped_sections:
         ui.warn(f"skipped private section {path}/: no credentials "
                 "(set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY to download it)")
-    for oid, why in sorted(result.failed.items()):
-        ui.error(f"{result.paths.get(oid, oid)}: {why}")
+    _capped(ui.error, [f"{result.paths.get(oid, oid)}: {why}" for oid, why in sorted(result.failed.items())],
+            "download(s) failed")
 
 
 def report_checkout(result: CheckoutResult, prefix: str = "") -> None:
-    """Every kept, saved, failed and written file of a checkout, on stderr."""
+    """Every kept, saved, failed and written file of a checkout, on stderr; long lists are
+    capped (a million-line manifest must not print a million lines)."""
     report_fetch(result.fetch)
-    for path, why in result.errors:
-        ui.error(f"{path}: {why}")
-    for path, why in result.kept:
-        ui.warn(f"kept {path}: {why} (record it with `git eosvc add`, "
-                f"or replace it with `git eosvc pull -y` / `git eosvc checkout --force`)")
-    for path, oid in result.stashed:
-        ui.info(f"saved your version of {path} in the local store as {oid}")
-    for path in result.failed:
-        ui.error(f"could not materialise {path}: its object is not in the local store")
+    _capped(ui.error, [f"{path}: {why}" for path, why in result.errors], "write(s) failed")
+    _capped(ui.warn, [f"kept {path}: {why}" for path, why in result.kept], "file(s) kept",
+            hint="record your version with `git eosvc add`, or replace it with `git eosvc pull -y` / "
+                 "`git eosvc checkout --force` (your bytes are saved in the local store first)")
+    _capped(ui.info, [f"saved your version of {path} in the local store as {oid}"
+                      for path, oid in result.stashed], "file(s) saved")
+    _capped(ui.error, [f"could not materialise {path}: its object is not in the local store"
+                       for path in result.failed], "file(s) not materialised")
     if result.written or result.deleted:
         ui.info(f"{prefix}artifacts: {len(result.written)} written, {len(result.deleted)} deleted")
+
+
+def _capped(say: Callable[[str], None], lines: list[str], what: str, hint: str | None = None,
+            limit: int = 10) -> None:
+    """The first `limit` lines, then one line counting the rest, then the hint once."""
+    for line in lines[:limit]:
+        say(line)
+    if len(lines) > limit:
+        say(f"… and {len(lines) - limit} more {what} ({len(lines)} in all)")
+    if lines and hint:
+        ui.info(f"hint: {hint}")
 
 
 def materialise_head(repo: Repo) -> int:

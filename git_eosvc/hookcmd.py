@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from .repo import Repo
 
 HOOKS = ("pre-commit", "pre-push", "post-checkout", "post-merge", "post-rewrite", "post-commit",
-         "post-index-change", "post-applypatch")
+         "post-index-change", "post-applypatch", "reference-transaction")
 _OID = re.compile(r"(?:[0-9a-f]{40}|[0-9a-f]{64})")
 
 
@@ -41,6 +41,8 @@ def run(name: str, args: Sequence[str]) -> int:
         return 0
     if name.startswith("post-"):
         return _post(name, list(args))
+    if name == "reference-transaction":
+        return _reference_transaction(list(args))
     try:
         if name == "pre-commit":
             return _pre_commit(list(args))
@@ -180,6 +182,36 @@ def _push_input_from_pre_commit() -> tuple[str, str, list["RefUpdate"]]:
         for prefix in ("refs/heads/", "refs/tags/"):
             updates += [RefUpdate(prefix, tip, prefix, zero) for tip in repo.ref_tips(prefix)]
     return env["PRE_COMMIT_REMOTE_NAME"], env.get("PRE_COMMIT_REMOTE_URL", ""), updates
+
+
+# ---------------------------------------------------------------- reference-transaction
+
+
+def _reference_transaction(args: list[str]) -> int:
+    """After a fetch moved remote-tracking refs: if the new commits track files inside a
+    section, save the local bytes at those paths before a merge or checkout overwrites them.
+    Like the post-* hooks, it never fails git."""
+    try:
+        if args != ["committed"] or sys.stdin is None:
+            return 0
+        tips = [fields[1] for line in sys.stdin.buffer.read().decode("utf-8", "replace").splitlines()
+                for fields in [line.split()] if len(fields) == 3 and fields[2].startswith("refs/remotes/")
+                and _OID.fullmatch(fields[1]) and fields[1].strip("0")]
+        repo = _open_repo()
+        if repo is None or not tips:
+            return 0
+        from .cli_common import workspace
+        from .engine.guard import save_before_overwrite
+
+        with workspace(start=repo.workdir) as ws:
+            saved = save_before_overwrite(ws, tips)
+        repo.close()
+        for path, oid in saved:
+            ui.warn(f"git-eosvc: fetched commits track {path} in git, inside a section; your bytes "
+                    f"there are saved in the local store as {oid} (`git eosvc` refuses to push such commits)")
+    except Exception as exc:  # noqa: BLE001 - never fail git for a fetch that happened
+        _post_failed("reference-transaction", exc)
+    return 0
 
 
 # ---------------------------------------------------------------- after git changed the work tree

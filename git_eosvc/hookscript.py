@@ -11,15 +11,17 @@ from pathlib import Path
 from .access import MANIFESTS
 
 HOOK_NAMES = ("pre-commit", "pre-push", "post-checkout", "post-merge", "post-rewrite", "post-commit",
-              "post-index-change", "post-applypatch")
-HOOK_VERSION = 2
+              "post-index-change", "post-applypatch", "reference-transaction")
+HOOK_VERSION = 3
 CHAINED_DIR = "eosvc-chained"  # --chain keeps a foreign hook here, under its own name; ours runs it first
 CHAINED_SUFFIX = ".eosvc-chained"  # where v1 kept it (uninstall still restores from there)
 REPLACED_SUFFIX = ".eosvc-replaced"  # a foreign hook replaced by --force, kept as a copy
 # what hook managers (pre-commit, husky, lefthook) run for us; they have no stage for the others
 MANAGED_HOOKS = HOOK_NAMES[:6]
 _MARKER = re.compile(rb"^# git-eosvc-hook (\S+) v(\d+):", re.MULTILINE)
-_STDIN_HOOKS = {"pre-push", "post-rewrite"}  # git feeds these on stdin
+_STDIN_HOOKS = {"pre-push", "post-rewrite", "reference-transaction"}  # git feeds these on stdin
+# hooks that run after git did its work: they never fail git
+_AFTER = {"reference-transaction"}
 _ABOUT = {
     "pre-commit": "Blocks a commit whose staged manifests name objects missing from the local store.",
     "pre-push": "Uploads to S3 the artifacts the pushed commits need; blocks the push on failure.",
@@ -31,6 +33,8 @@ _ABOUT = {
     "post-index-change": "Materialises the artifacts after git rewrote the work tree (reset, stash, "
                          "cherry-pick -n, a merge stopped by conflicts).",
     "post-applypatch": "Materialises the artifacts after `git am` applied a patch.",
+    "reference-transaction": "When a fetch brings commits that track files inside a section, saves "
+                             "the local bytes git could overwrite.",
 }
 _MISSING = {
     "pre-commit": "git-eosvc: not found ({where}): commit blocked, the staged artifacts cannot be "
@@ -71,8 +75,9 @@ def _template() -> str:
 
 def render(name: str, command: str | None, chained: bool) -> str:
     """The hook script for `name`, calling `command` (absolute; PATH as fallback)."""
-    post = name.startswith("post-")
-    stdin = chained and name in _STDIN_HOOKS  # replay git's stdin to both hooks
+    post = name.startswith("post-") or name in _AFTER
+    # git's stdin, kept to replay to both hooks, or for the fast path to read
+    stdin = name in _STDIN_HOOKS and (chained or name == "reference-transaction")
     feed = "printf '%s' \"$input\" | " if stdin else ""
     before = ""
     if stdin:
@@ -112,6 +117,10 @@ def _fast_path(name: str, status: str) -> str:
     lines = []
     if name == "post-index-change":
         lines.append(f'[ "${{1:-}}" = 1 ] || exit {status}')
+    if name == "reference-transaction":  # only a fetch that moved remote-tracking refs matters
+        lines.append(f'[ "${{1:-}}" = committed ] || exit {status}')
+        lines.append(f'case "$input" in *" refs/remotes/"*) ;; *) exit {status} ;; esac')
+        return "".join(line + "\n" for line in lines)
     pairs = " ".join(f"{m}:{m.replace('/', '%2F')}" for m in MANIFESTS)
     lines.append(
         f'd=$(git rev-parse --git-dir 2>/dev/null) && {{ same=1; for p in {pairs}; do '

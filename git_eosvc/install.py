@@ -270,7 +270,8 @@ def describe(report: HookReport) -> list[str]:
     out: list[str] = []
     if report.hooks_skipped:
         out.append("merge and diff drivers registered; hooks left to your hook manager (it should "
-                   "call `git eosvc hook <name>`); ours kept for post-index-change and post-applypatch, "
+                   "call `git eosvc hook <name>`); ours kept for post-index-change, post-applypatch and "
+                   "reference-transaction, "
                    "which hook managers do not run")
     if report.written:
         out.append(f"hooks written to {d}: {', '.join(report.written)}")

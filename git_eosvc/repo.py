@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Iterable, Literal
+from typing import Sequence, TYPE_CHECKING, Iterable, Literal
 
 from .errors import ManifestError, OperationError, UsageError
 from .gitproc import CatFile, GitObject, absolutize_git_env, run_git
@@ -196,15 +196,29 @@ class Repo:
             self._trees[oid] = entries
         return entries
 
-    def blob_id_at(self, rev_or_commit: str, path: str) -> str | None:
-        """The blob id of `path` (literal, from the root) at a revision, or None; reads trees only."""
+    def entry_at(self, rev_or_commit: str, path: str) -> tuple[int, str] | None:
+        """(mode, id) of `path` (literal, from the root) at a revision, any kind of entry, or
+        None; reads trees only."""
         tree, parts = self._peeled(rev_or_commit, "tree") or "", os.fsencode(path).split(b"/")
         for name in parts[:-1]:
             mode, tree = self._tree(tree).get(name, (0, ""))
             if mode & _FMT != _TREE:
                 return None
-        mode, oid = self._tree(tree).get(parts[-1], (0, ""))
+        found = self._tree(tree).get(parts[-1])
+        return found if found and found[0] else None
+
+    def blob_id_at(self, rev_or_commit: str, path: str) -> str | None:
+        """The blob id of `path` (literal, from the root) at a revision, or None; reads trees only."""
+        mode, oid = self.entry_at(rev_or_commit, path) or (0, "")
         return oid if _is_blob_mode(mode) else None
+
+    def tracked(self, paths: Sequence[str], rev: str | None = None, index_file: str | None = None) -> list[str]:
+        """Every file or link git tracks at or under `paths`: in a commit's tree (`rev`), else
+        in the index (or `index_file`, git's GIT_INDEX_FILE)."""
+        args = ["ls-tree", "-r", "--name-only", "-z", rev] if rev else ["ls-files", "-z"]
+        env = None if index_file is None else {**os.environ, "GIT_INDEX_FILE": index_file}
+        out = run_git(["--literal-pathspecs", *args, "--", *paths], self.workdir, env=env).stdout
+        return [os.fsdecode(p) for p in out.split(b"\0") if p]
 
     def file_at(self, rev: str | None, path: str) -> bytes | None:
         """A file's bytes at a revision (None: absent there, or rev is None)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 
@@ -41,6 +42,17 @@ def debug_enabled() -> bool:
     return os.environ.get("EOSVC_DEBUG") == "1"
 
 
+_OS_HINTS = {
+    errno.ENOSPC: "free some space (the local store is under .git/eosvc/objects), then run the command "
+                  "again; nothing recorded so far was lost",
+    errno.EDQUOT: "your disk quota is used up: free some space, then run the command again",
+    errno.EACCES: "check the permissions of that path, then run the command again",
+    errno.EPERM: "check the permissions of that path, then run the command again",
+    errno.EROFS: "that file system is read-only: run the command where it can write",
+    errno.EMFILE: "too many open files: raise `ulimit -n`, or lower eosvc.jobs",
+}
+
+
 def report_error(exc: BaseException, where: str = "", warn: bool = False) -> int:
     """The one rendering of a failure, for the CLI and the hooks alike: a line naming what
     went wrong and a hint line, no traceback (EOSVC_DEBUG=1 adds one). Returns the exit code."""
@@ -48,6 +60,11 @@ def report_error(exc: BaseException, where: str = "", warn: bool = False) -> int
 
     if isinstance(exc, EosvcError):
         message, hint, code = exc.message, exc.hint, exc.exit_code
+    elif isinstance(exc, OSError) and exc.errno in _OS_HINTS:
+        # the machine said no (full disk, permissions, read-only): not a bug to report
+        where = exc.filename if exc.filename is not None else "the disk"
+        message, code = f"{exc.strerror or 'error'} on {where}", 1
+        hint = _OS_HINTS[exc.errno]
     else:
         message = f"unexpected {type(exc).__name__}: {exc}"
         hint, code = "run again with EOSVC_DEBUG=1 for a traceback, and report it", 1

@@ -236,7 +236,8 @@ def test_no_hooks_leaves_nothing_to_run_twice(tmp_path: Path) -> None:
     proc = eosvc(work, "install", "--no-hooks")
     assert "hook manager" in proc.stderr
     assert not any((hooks(work) / n).exists() for n in MANAGED_HOOKS)
-    assert {n for n in HOOK_NAMES if hook_owner(hooks(work) / n)} == {"post-index-change", "post-applypatch"}
+    assert {n for n in HOOK_NAMES if hook_owner(hooks(work) / n)} == \
+        {"post-index-change", "post-applypatch", "reference-transaction"}
     assert "merge-driver" in git(work, "config", "merge.eosvc.driver").stdout
     assert "warning" not in eosvc(work, "status").stderr  # not stale: this is what was asked for
 

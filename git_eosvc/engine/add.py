@@ -36,6 +36,7 @@ def add(ws: Workspace, paths: Sequence[str] = ()) -> AddResult:
             continue
         old = ws.working_manifest(section)
         scanned = ws.scan(section, sub)
+        ws.prune_tmp(scanned)
         found = scanned.files
         if sub is None:
             entries = dict(found)
@@ -48,6 +49,10 @@ def add(ws: Workspace, paths: Sequence[str] = ()) -> AddResult:
         stale = {p: e for p, e in ws.not_materialised(section, old, found).items()
                  if sub is None or under_any(p, sub)}
         entries.update(stale)
+        # a deletion a checkout has not finished is not an addition (unless named exactly)
+        for p in ws.pending_deletions(section, old, found):
+            if sub is None or p not in sub:
+                entries.pop(p, None)
         new = Manifest(entries.values())
         result.stored += store_files(ws, [e for e in new.values()
                                           if e.path in found and found[e.path].oid == e.oid])

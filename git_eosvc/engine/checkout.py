@@ -96,6 +96,8 @@ def plan(ws: Workspace, paths: Sequence[str] = (), discard: bool = False,
             only = touched.__contains__
         else:
             scanned = ws.scan(section, sub) if present else None
+        if scanned is not None:
+            ws.prune_tmp(scanned)
         current = scanned.files if scanned else {}
         decided = plan_checkout(old, new, current, ws.store.has, discard=discard, only=only,
                                 blocked=_blocked(scanned))
@@ -116,9 +118,13 @@ def summary(plans: Sequence[SectionPlan]) -> CheckoutResult:
 def apply(ws: Workspace, plans: Sequence[SectionPlan]) -> CheckoutResult:
     """Download what the plans write, then stash, delete, write and record, per section."""
     result = CheckoutResult()
+    # Local steps first: a checkout killed during the slow download must not leave behind a
+    # file the manifest dropped (status would call it an addition, `add` would revive it).
+    for sp in plans:
+        _stash_and_delete(ws, sp, result)
     result.fetch = download(ws, [(sp.section, e) for sp in plans for e in sp.plan.write])
     for sp in plans:
-        _apply_section(ws, sp, result)
+        _write_section(ws, sp, result)
     return result
 
 
@@ -147,19 +153,22 @@ def _has_markers(path: Path) -> bool:
         return False
 
 
-def _apply_section(ws: Workspace, sp: SectionPlan, result: CheckoutResult) -> None:
-    section, decided = sp.section, sp.plan
-    for entry in decided.stash:
+def _stash_and_delete(ws: Workspace, sp: SectionPlan, result: CheckoutResult) -> None:
+    for entry in sp.plan.stash:
         ws.store.add_file(ws.workdir / entry.path, entry.oid)
         result.stashed.append((entry.path, entry.oid))
-    for entry in decided.delete:
+    for entry in sp.plan.delete:
         dest = safe_dest(ws.workdir, entry.path)
         try:
             dest.unlink()
         except FileNotFoundError:
             pass
-        _prune_empty_dirs(ws.workdir / section.path, dest.parent)
+        _prune_empty_dirs(ws.workdir / sp.section.path, dest.parent)
         result.deleted.append(entry.path)
+
+
+def _write_section(ws: Workspace, sp: SectionPlan, result: CheckoutResult) -> None:
+    section, decided = sp.section, sp.plan
     not_written: set[str] = {p for p, _ in decided.keep}
     ready = []
     for entry in decided.write:

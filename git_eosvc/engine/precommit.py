@@ -12,6 +12,7 @@ from ..errors import ManifestError
 from ..manifest import EMPTY, HEADER, Changes, Entry, decode, diff, split_line
 from ..repo import Repo
 from .add import add
+from .guard import refuse_staged
 from .workspace import Workspace
 
 # state files naming a commit whose entries the commit-to-be is not the first to carry
@@ -28,6 +29,7 @@ class PreCommitReport:
 def pre_commit_check(ws: Workspace, index_file: str | None = None) -> PreCommitReport:
     """`index_file` is git's GIT_INDEX_FILE (`git commit -a` and `git commit PATH` commit a
     temporary index, not .git/index). Unchanged files cost one stat each (stat cache)."""
+    refuse_staged(ws, index_file)
     report = PreCommitReport()
     for section in ws.sections:
         changes = _unrecorded(ws, section, _staged_bytes(ws.repo, section.manifest, index_file))
@@ -60,7 +62,8 @@ def _unrecorded(ws: Workspace, section: Section, staged: bytes | None) -> Change
     if staged is not None and _lists_exactly(staged, current):
         return None  # the common case, without parsing the staged manifest strictly
     recorded = decode(staged, f"{section.manifest} (staged)", section.path) if staged else EMPTY
-    seen = dict(current)
+    pending = ws.pending_deletions(section, recorded, current)
+    seen = {p: e for p, e in current.items() if p not in pending}
     seen.update(ws.not_materialised(section, recorded, current))
     changes = diff(recorded, seen)
     return changes if changes else None

@@ -20,6 +20,7 @@ from ..manifest import Entry, decode
 from ..plan import Need, collect_needs
 from ..transfer import Upload
 from ..repo import Repo
+from .guard import refuse_pushed
 from .status import status
 from .workspace import Workspace
 
@@ -68,6 +69,7 @@ def plan_push(ws: Workspace, updates: Sequence[RefUpdate], remote: str, url: str
     commits = push_commits(ws.repo, updates, remote, url)
     if not commits:
         return []
+    refuse_pushed(ws, commits)
     refuse_access_flips(ws, commits)
     needs = push_needs(ws, commits)
     if needs and ws.credentials is None:

@@ -18,6 +18,7 @@ class SectionStatus:
     unrecorded: Changes  # workspace vs working manifest (run add)
     not_uploaded: list[Entry] = field(default_factory=list)
     not_downloaded: list[Entry] = field(default_factory=list)  # never materialised here
+    not_deleted: list[Entry] = field(default_factory=list)  # dropped by the manifest, still here
     conflicted: bool = False  # the manifest is mid-merge (markers, or unmerged in the index)
     conflicts: list[Conflict] = field(default_factory=list)  # unresolved entries
 
@@ -46,10 +47,12 @@ def status(ws: Workspace, remote: bool = False) -> list[SectionStatus]:
         current = ws.current(section)
         views[section.manifest] = working
         absent = ws.not_materialised(section, working, current)
-        seen = dict(current)
+        pending = ws.pending_deletions(section, working, current)
+        seen = {p: e for p, e in current.items() if p not in pending}
         seen.update(absent)  # so they show as not downloaded, not as the user's changes
         out.append(SectionStatus(section, diff(committed, working), diff(working, seen),
-                                 not_downloaded=sorted(absent.values(), key=lambda e: e.path)))
+                                 not_downloaded=sorted(absent.values(), key=lambda e: e.path),
+                                 not_deleted=sorted(pending.values(), key=lambda e: e.path)))
     if remote:
         _not_uploaded(ws, out, views)
     return out

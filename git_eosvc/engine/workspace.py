@@ -5,6 +5,7 @@ materialised to) and the manifests as the work tree and the commits have them.""
 from __future__ import annotations
 
 import os
+import time
 from functools import cached_property
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -203,6 +204,23 @@ class Workspace:
         self.notes += [f"{path}: {why}" for path, why in result.skipped if why != SKIP_TMP]
         return result
 
+    def prune_tmp(self, scanned: ScanResult, older_than: float = 3600) -> list[str]:
+        """Remove our temporary files a killed copy left in the work tree (a live copy's is
+        younger than `older_than` seconds). Returns the paths removed."""
+        removed: list[str] = []
+        limit = time.time() - older_than
+        for path, why in scanned.skipped:
+            if why != SKIP_TMP:
+                continue
+            try:
+                target = self.workdir / path
+                if target.lstat().st_mtime < limit:
+                    target.unlink()
+                    removed.append(path)
+            except OSError:
+                pass  # gone already, or not ours to remove: the next scan sees it again
+        return removed
+
     def current(self, section: Section) -> dict[str, Entry]:
         """The section's files as the work tree has them now (empty when it has no directory)."""
         return self.scan(section).files if (self.workdir / section.path).is_dir() else {}
@@ -223,3 +241,12 @@ class Workspace:
             elif here.oid != e.oid and p in record and record[p].oid == here.oid:
                 out[p] = e
         return out
+
+    def pending_deletions(self, section: Section, manifest: Mapping[str, Entry],
+                          current: Mapping[str, Entry]) -> dict[str, Entry]:
+        """Files the manifest dropped that are still here exactly as last materialised (a
+        checkout killed or failed before deleting them): not the user's additions, and `add`
+        must not revive them."""
+        record = self.materialised(section)
+        return {p: e for p, e in current.items()
+                if p not in manifest and p in record and record[p].oid == e.oid}
