@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
+from typing import Callable
 
 from conftest import S3, eosvc, git
 from helpers import commit_all, obj_key, pushed_and_cloned, write
@@ -185,3 +186,57 @@ def test_forty_failed_downloads_print_a_capped_summary(tmp_path: Path, remote: P
     assert len(lines) <= 25, proc.stderr
     assert "… and 30 more download(s) failed (40 in all)" in proc.stderr
     assert "… and 30 more file(s) not materialised (40 in all)" in proc.stderr
+
+
+# ---------------------------------------------------------------- kill -9 at the worst moments
+
+
+def _kill_when(proc: subprocess.Popen[bytes], ready: Callable[[], bool], settle: float) -> None:
+    import signal
+    import time
+
+    deadline = time.monotonic() + 20
+    while not ready() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(settle)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def test_a_push_killed_mid_upload_moves_no_ref(tmp_path: Path, remote: Path, s3: S3) -> None:
+    import socket
+
+    a, _b = pushed_and_cloned(tmp_path, remote, {"data/x.csv": "x\n"})
+    write(a, "data/y.bin", os.urandom(2048))
+    commit_all(a, "y")
+    before = git(remote, "rev-parse", "main").stdout
+    with socket.socket() as hole:
+        hole.bind(("127.0.0.1", 0))
+        hole.listen(16)
+        env = dict(os.environ, EOSVC_ENDPOINT_URL=f"http://127.0.0.1:{hole.getsockname()[1]}")
+        push = subprocess.Popen(["git", "push", "-q"], cwd=a, env=env, start_new_session=True,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _kill_when(push, lambda: False, settle=2.0)  # pre-push is waiting on S3 by then
+    assert git(remote, "rev-parse", "main").stdout == before  # no ref before its objects
+    git(a, "push", "-q")  # the next push completes the job
+    assert obj_key((a / "data/y.bin").read_bytes()) in s3.keys(s3.public_bucket)
+
+
+def test_an_add_killed_mid_copy_leaves_the_store_and_manifest_whole(tmp_path: Path, remote: Path,
+                                                                   s3: S3) -> None:
+    a, _b = pushed_and_cloned(tmp_path, remote, {"data/x.csv": "x\n"})
+    manifest = (a / "data.eosvc").read_bytes()
+    big = a / "data/big.bin"
+    with open(big, "wb") as f:
+        for _ in range(192):
+            f.write(os.urandom(1 << 20))
+    add = subprocess.Popen([str(Path(os.environ["PATH"].split(os.pathsep)[0]) / "git-eosvc"), "add"],
+                           cwd=a, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    store_tmp = a / ".git/eosvc/objects/tmp"
+    _kill_when(add, lambda: store_tmp.is_dir() and any(store_tmp.iterdir()), settle=0.0)
+    assert add.returncode == -9  # killed while copying into the store
+    assert (a / "data.eosvc").read_bytes() == manifest  # nothing half-recorded
+    eosvc(a, "add")  # the next add completes the job
+    assert "data/big.bin" in (a / "data.eosvc").read_text()
+    verify = eosvc(a, "verify", "--local")
+    assert "corrupt" not in verify.stderr
