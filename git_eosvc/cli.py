@@ -30,6 +30,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
     repo = Repo.discover()
     touched = init_repo(repo, args.kind, args.repo, args.public_bucket, args.private_bucket, args.endpoint)
+    if "access.json" not in touched:
+        ui.info("access.json exists; kept as it is")
     for name in touched:
         ui.info(f"wrote {name}")
     return _install(repo, force=False, chain=False)

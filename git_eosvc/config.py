@@ -6,12 +6,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
 from .errors import ConfigError
+from .gitproc import run_git
 
 CONFIG_FILE = ".eosvcconfig"
 DEFAULT_PUBLIC_BUCKET = "eosvc-public"
@@ -140,8 +140,7 @@ def read_config_file(path: Path) -> dict[str, str]:
     """Read a git-config-syntax file with `git config -f` (the .lfsconfig convention)."""
     if not path.is_file():
         return {}
-    proc = subprocess.run(["git", "config", "-f", str(path), "--list", "-z"],
-                          capture_output=True)
+    proc = run_git(["config", "-f", str(path), "--list", "-z"], path.parent, check=False)
     if proc.returncode != 0:
         raise ConfigError(f"{path.name}: not valid git config syntax: "
                           f"{proc.stderr.decode(errors='replace').strip()}",

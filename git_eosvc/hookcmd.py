@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING, Sequence
 
 from . import ui
 from .errors import EosvcError, UsageError
+from .hookscript import HOOK_NAMES
 
 if TYPE_CHECKING:
     from .engine.push import RefUpdate
     from .repo import Repo
 
-HOOKS = ("pre-commit", "pre-push", "post-checkout", "post-merge", "post-rewrite", "post-commit",
-         "post-index-change", "post-applypatch", "reference-transaction")
+HOOKS = HOOK_NAMES
 _OID = re.compile(r"(?:[0-9a-f]{40}|[0-9a-f]{64})")
 
 
@@ -92,6 +92,9 @@ def _pre_commit(args: list[str]) -> int:
     index = os.environ.get("GIT_INDEX_FILE") or None  # relative to the top level, our cwd
     with workspace(start=repo.workdir) as ws:
         report = pre_commit_check(ws, os.path.abspath(index) if index else None)
+    if report.behind:
+        ui.info("git-eosvc: the work tree's artifacts do not match the manifests yet, so changes to "
+                "them were not checked (nor auto-added); `git eosvc checkout` brings them")
     if report.auto_added:
         ui.info(f"git-eosvc: re-hashed and staged {', '.join(report.auto_added)} (eosvc.autoAdd)")
     if report.unrecorded:
@@ -122,7 +125,7 @@ def _pre_commit(args: list[str]) -> int:
 
 
 def _pre_push(args: list[str]) -> int:
-    remote, url, updates = _push_input(args)
+    remote, url, updates, unseen = _push_input(args)
     repo = _open_repo()
     if repo is None:
         return 0
@@ -131,14 +134,26 @@ def _pre_push(args: list[str]) -> int:
 
     with workspace(start=repo.workdir) as ws:
         result = upload_for_push(ws, updates, remote, url)
+        if unseen:
+            try:
+                more = upload_for_push(ws, unseen, remote, url)
+            except EosvcError as exc:
+                names = ", ".join(u.local_ref.removeprefix("refs/heads/") for u in unseen[:5])
+                raise UsageError(
+                    f"the hook manager showed this hook only {updates[0].local_ref}; the other local "
+                    f"refs this push may send ({names}) need objects that could not be uploaded: {exc.message}",
+                    hint="push those refs one at a time, or let git run git-eosvc's own pre-push hook "
+                         "(`git eosvc install --chain`)") from None
+            result.uploaded += more.uploaded
+            result.bytes += more.bytes
     if result.uploaded:
         ui.info(f"git-eosvc: uploaded {result.uploaded} object(s), {ui.human_size(result.bytes)}")
     return 0
 
 
-def _push_input(args: list[str]) -> tuple[str, str, list["RefUpdate"]]:
-    """(remote, url, ref updates) from git's arguments and stdin, or from pre-commit-framework's
-    environment when a hook manager calls us without them."""
+def _push_input(args: list[str]) -> tuple[str, str, list["RefUpdate"], list["RefUpdate"]]:
+    """(remote, url, ref updates, refs the push may also send unseen) from git's arguments and
+    stdin, or from pre-commit-framework's environment when a hook manager calls us without them."""
     from .engine.push import RefUpdate
 
     if not args and os.environ.get("PRE_COMMIT_REMOTE_NAME"):
@@ -157,31 +172,31 @@ def _push_input(args: list[str]) -> tuple[str, str, list["RefUpdate"]]:
             raise UsageError(f"pre-push: stdin line {n} is not "
                              f"'<local ref> <local oid> <remote ref> <remote oid>': {raw[:120]!r}")
         updates.append(RefUpdate(*fields))
-    return args[0], args[1], updates
+    return args[0], args[1], updates, []
 
 
-def _push_input_from_pre_commit() -> tuple[str, str, list["RefUpdate"]]:
+def _push_input_from_pre_commit() -> tuple[str, str, list["RefUpdate"], list["RefUpdate"]]:
     """pre-commit-framework hands its hooks one ref per push (PRE_COMMIT_TO_REF, and
     PRE_COMMIT_FROM_REF when the remote has something), even when `git push` sends several
-    (`git push origin br1 br2`, `--all`, `--tags`). The refs it does not name cannot be
-    seen, so every local branch and tag counts as pushed: commits the remote already has
-    (its tracking refs) drop out, and an unpushed branch's objects are uploaded early
-    rather than a pushed one's never."""
-    from .engine.push import RefUpdate
+    (`git push origin br1 br2`, `--all`, `--tags`). The others cannot be seen, so every
+    local branch and tag may be in the push: commits the remote already has (its tracking
+    refs) drop out, the rest are uploaded too (content-addressed, so harmless if that ref
+    is not pushed after all), or the push is refused naming them: never a pushed ref
+    without its objects."""
+    from .engine.push import ZERO_OID, RefUpdate
     from .repo import Repo
 
     env = os.environ
-    zero = "0" * 40
+    remote = env["PRE_COMMIT_REMOTE_NAME"]
     with Repo.discover() as repo:
         local = env.get("PRE_COMMIT_TO_REF") or env.get("PRE_COMMIT_LOCAL_BRANCH") or "HEAD"
         if not _OID.fullmatch(local):
             local = repo.resolve(local)
         old = env.get("PRE_COMMIT_FROM_REF") or ""
-        updates = [RefUpdate(env.get("PRE_COMMIT_LOCAL_BRANCH", "HEAD"), local,
-                             env.get("PRE_COMMIT_REMOTE_BRANCH", ""), old if _OID.fullmatch(old) else zero)]
-        for prefix in ("refs/heads/", "refs/tags/"):
-            updates += [RefUpdate(prefix, tip, prefix, zero) for tip in repo.ref_tips(prefix)]
-    return env["PRE_COMMIT_REMOTE_NAME"], env.get("PRE_COMMIT_REMOTE_URL", ""), updates
+        named = RefUpdate(env.get("PRE_COMMIT_LOCAL_BRANCH", "HEAD"), local,
+                          env.get("PRE_COMMIT_REMOTE_BRANCH", ""), old if _OID.fullmatch(old) else ZERO_OID)
+        unseen = [RefUpdate(ref, tip, ref, ZERO_OID) for ref, tip in repo.local_refs() if tip != local]
+    return remote, env.get("PRE_COMMIT_REMOTE_URL", ""), [named], unseen
 
 
 # ---------------------------------------------------------------- reference-transaction
@@ -194,9 +209,11 @@ def _reference_transaction(args: list[str]) -> int:
     try:
         if args != ["committed"] or sys.stdin is None:
             return 0
+        from .engine.push import is_zero
+
         tips = [fields[1] for line in sys.stdin.buffer.read().decode("utf-8", "replace").splitlines()
                 for fields in [line.split()] if len(fields) == 3 and fields[2].startswith("refs/remotes/")
-                and _OID.fullmatch(fields[1]) and fields[1].strip("0")]
+                and _OID.fullmatch(fields[1]) and not is_zero(fields[1])]
         repo = _open_repo()
         if repo is None or not tips:
             return 0
@@ -267,7 +284,8 @@ def _post_args(name: str, args: list[str]) -> bool:
     if name == "post-index-change":
         if len(args) != 2 or any(a not in ("0", "1") for a in args):
             raise UsageError(f"post-index-change expects <0|1> <0|1>, got {' '.join(args)!r}")
-        return args[0] == "1"  # 0: only the index changed (git add, git status)
+        return True  # 0 too: `sparse-checkout disable` brings files back with 0 (the sh fast path
+        # already let `git add` / `git status` through without Python)
     if name in ("post-commit", "post-applypatch"):
         if args:
             raise UsageError(f"{name} takes no arguments, got {' '.join(args)!r}")

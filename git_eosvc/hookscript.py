@@ -111,20 +111,21 @@ def render(name: str, command: str | None, chained: bool) -> str:
 
 
 def _fast_path(name: str, status: str) -> str:
-    """sh that exits before Python starts when git left the artifacts' manifests as they
-    were last materialised (byte for byte: what `Workspace.is_current` checks), and for
-    post-index-change when git did not touch the work tree at all (`git add`, `git status`)."""
+    """sh that exits before Python starts when every manifest is byte-identical to what the
+    work tree was last materialised to, or to what the last reconcile already tried (and
+    reported: kept files, private sections without credentials): `Workspace.is_current`.
+    `git add` and `git status` (post-index-change) stop here too; a reference-transaction
+    goes on only for a fetch that moved remote-tracking refs."""
     lines = []
-    if name == "post-index-change":
-        lines.append(f'[ "${{1:-}}" = 1 ] || exit {status}')
-    if name == "reference-transaction":  # only a fetch that moved remote-tracking refs matters
+    if name == "reference-transaction":
         lines.append(f'[ "${{1:-}}" = committed ] || exit {status}')
         lines.append(f'case "$input" in *" refs/remotes/"*) ;; *) exit {status} ;; esac')
         return "".join(line + "\n" for line in lines)
     pairs = " ".join(f"{m}:{m.replace('/', '%2F')}" for m in MANIFESTS)
     lines.append(
         f'd=$(git rev-parse --git-dir 2>/dev/null) && {{ same=1; for p in {pairs}; do '
-        f'm=${{p%%:*}}; r=$d/eosvc/materialised/${{p#*:}}; '
-        f'if [ -e "$m" ] || [ -e "$r" ]; then cmp -s "$m" "$r" 2>/dev/null || {{ same=0; break; }}; fi; '
+        f'm=${{p%%:*}}; r=$d/eosvc/materialised/${{p#*:}}; a=$d/eosvc/attempted/${{p#*:}}; '
+        f'if [ -e "$m" ] || [ -e "$r" ]; then cmp -s "$m" "$r" 2>/dev/null || cmp -s "$m" "$a" 2>/dev/null '
+        f'|| {{ same=0; break; }}; fi; '
         f'done; [ $same = 1 ] && exit {status}; }}')
     return "".join(line + "\n" for line in lines)

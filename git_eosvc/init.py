@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 from . import access as access_mod
-from . import ui
 from .config import CONFIG_FILE
 from .errors import ConfigError, UsageError
 from .repo import Repo
@@ -31,7 +30,6 @@ def init_repo(repo: Repo, kind: str, name: str | None, public_bucket: str | None
         if amap.kind != kind and kind != "standard":
             raise ConfigError(f"access.json describes a {amap.kind} repo, not a {kind} repo",
                               hint="edit access.json or drop --kind")
-        ui.info("access.json exists; kept as it is")
     else:
         access_path.write_text(json.dumps(_DEFAULT_ACCESS[kind], indent=2) + "\n", encoding="utf-8")
         amap = access_mod.load(wd)

@@ -49,6 +49,7 @@ class HookReport:
     left: list[str] = field(default_factory=list)        # foreign hooks uninstall did not touch
     newer: list[str] = field(default_factory=list)       # ours, written by a newer git-eosvc
     hooks_skipped: bool = False                          # install --no-hooks
+    shared_skipped: bool = False                         # ... into a machine-wide hooks path: none at all
 
 
 # ---------------------------------------------------------------- locating
@@ -83,11 +84,12 @@ def is_husky(d: Path) -> bool:
 
 
 def _shared_hooks_path(repo: Repo) -> str | None:
-    """core.hooksPath when it comes from the global or system config: every repository on
-    the machine runs the hooks there."""
+    """core.hooksPath when it comes from the global or system config and is absolute: every
+    repository on the machine runs the hooks there (a relative one is per repository)."""
     proc = repo.run("config", "--show-scope", "--get", "core.hooksPath", check=False)
     scope, _, value = proc.stdout.decode(errors="replace").strip().partition("\t")
-    return value if proc.returncode == 0 and scope in ("global", "system") else None
+    shared = proc.returncode == 0 and scope in ("global", "system")
+    return value if shared and os.path.isabs(os.path.expanduser(value)) else None
 
 
 # ---------------------------------------------------------------- install / uninstall
@@ -106,7 +108,11 @@ def install(repo: Repo, force: bool = False, chain: bool = False, hooks: bool = 
     d = hooks_dir(repo)
     report = HookReport(d)
     names: tuple[str, ...] = HOOK_NAMES
-    if not hooks:
+    if not hooks and _shared_hooks_path(repo) is not None and not shared:
+        # a manager owns a machine-wide directory: ours would run in every repository
+        report.hooks_skipped = report.shared_skipped = True
+        names = ()
+    elif not hooks:
         report.hooks_skipped = True
         _remove(d, MANAGED_HOOKS, report)
         for name in MANAGED_HOOKS:  # pre-commit keeps the hook it replaced as <hook>.legacy, and runs it
@@ -122,7 +128,7 @@ def install(repo: Repo, force: bool = False, chain: bool = False, hooks: bool = 
     for key, value in _drivers(command).items():
         repo.run("config", "--local", key, value)
     write_atomic(repo.state_dir / _STATE,
-                 json.dumps({"dir": str(d), "hooks": list(names)}).encode())
+                 json.dumps({"dir": _portable(repo, d), "hooks": list(names)}).encode())
     return report
 
 
@@ -131,7 +137,7 @@ def _check_place(repo: Repo, d: Path, force: bool, shared: bool, hooks: bool) ->
         raise UsageError(
             f"husky owns {d} (it rewrites it on `npm install`)",
             hint="add `git eosvc hook <name> \"$@\"` to .husky/pre-commit, pre-push, post-checkout, "
-                 "post-merge, post-rewrite and post-commit (docs/hooks.md, husky), then run "
+                 "post-merge, post-rewrite, post-commit and post-applypatch (docs/hooks.md, husky), then run "
                  "`git eosvc install --no-hooks`; `--force` writes ours there anyway")
     where = _shared_hooks_path(repo)
     if where is not None and not shared:
@@ -220,15 +226,23 @@ def _remove(d: Path, names: tuple[str, ...], report: HookReport) -> None:
 def check(repo: Repo) -> str | None:
     """A warning when this clone's hooks are missing or stale (say, `npm install` re-ran
     husky, or another tool rewrote .git/hooks): git commands would no longer move the bytes."""
+    now = hooks_dir(repo)
     try:
         state = json.loads((repo.state_dir / _STATE).read_text(encoding="utf-8"))
         names = [n for n in state.get("hooks", []) if n in HOOK_NAMES]
-        d = Path(state["dir"])
+        was = str(state["dir"])
+    except FileNotFoundError:
+        # installed by a git-eosvc that kept no record: judge by the hooks found there
+        names, was = [n for n in HOOK_NAMES if hook_owner(now / n) is not None], _portable(repo, now)
+        if not names:
+            return None
+        names = list(HOOK_NAMES)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None  # never installed here (or by a git-eosvc that kept no record)
-    if d != hooks_dir(repo):
-        return (f"git-eosvc's hooks are in {d}, but git now runs the hooks in {hooks_dir(repo)}: "
+        return None
+    if was != _portable(repo, now):
+        return (f"git-eosvc's hooks were installed in {was}, but git now runs the hooks in {now}: "
                 "git commands will not move the artifacts; run `git eosvc install`")
+    d = now
     bad = [n for n in names if (hook_owner(d / n) or ("", 0))[1] < HOOK_VERSION]
     if not bad:
         return None
@@ -237,6 +251,15 @@ def check(repo: Repo) -> str | None:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _portable(repo: Repo, d: Path) -> str:
+    """The hooks directory as recorded: relative to the git dir when inside it (a copied or
+    moved clone keeps its hooks), else absolute."""
+    try:
+        return d.relative_to(repo.common_dir).as_posix()
+    except ValueError:
+        return str(d)
 
 
 def _read(path: Path) -> str | None:
@@ -268,7 +291,11 @@ def describe(report: HookReport) -> list[str]:
     """Lines for people: what install or uninstall changed."""
     d = report.hooks_dir
     out: list[str] = []
-    if report.hooks_skipped:
+    if report.shared_skipped:
+        out.append("merge and diff drivers registered; no hook written: core.hooksPath is shared by "
+                   "every repository on this machine, so `git reset`, `git stash` and `git am` will not "
+                   "move the artifacts here unless your hook manager runs `git eosvc hook` for them")
+    elif report.hooks_skipped:
         out.append("merge and diff drivers registered; hooks left to your hook manager (it should "
                    "call `git eosvc hook <name>`); ours kept for post-index-change, post-applypatch and "
                    "reference-transaction, "

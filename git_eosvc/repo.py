@@ -8,7 +8,6 @@ import os
 import re
 import subprocess
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from types import TracebackType
 from typing import Sequence, TYPE_CHECKING, Iterable, Literal
@@ -98,18 +97,9 @@ class Repo:
         """Local state shared by linked worktrees: `<common dir>/eosvc`."""
         return self.common_dir / "eosvc"
 
-    def rel(self, path: Path) -> str:
-        """`path` relative to the work tree root, `/`-separated."""
-        return path.resolve().relative_to(self.workdir).as_posix()
-
     def default_name(self) -> str:
         """The repo name when none is configured: the work tree's directory name."""
         return self.workdir.name
-
-    @cached_property
-    def object_format(self) -> str:
-        """"sha1" or "sha256" (`git rev-parse --show-object-format`)."""
-        return self.run("rev-parse", "--show-object-format").stdout.decode().strip()
 
     def _peeled(self, rev: str, kind: Literal["commit", "tree"], strict: bool = True) -> str | None:
         """The id of `rev^{kind}`; else UsageError (strict) or None. `:/regex` revs are refused."""
@@ -134,10 +124,12 @@ class Repo:
         """The commit an id (or any revision) names, tags peeled; None if not a local commit."""
         return self._peeled(oid, "commit", strict=False)
 
-    def has_commit(self, oid: str) -> bool:
-        """True when `oid` is a commit object in the local repository (tags not peeled)."""
-        obj = self._check.query(oid, self.workdir)
-        return isinstance(obj, GitObject) and obj.type == "commit"
+    def has_local(self, oid: str) -> bool:
+        """Whether commit (or tag) `oid` is here, without fetching it: in a partial clone
+        `cat-file` would ask the promisor remote for any id it lacks (git 2.39 has no
+        GIT_NO_LAZY_FETCH). Blobs and trees answer False."""
+        proc = self.run("rev-list", "--no-walk", "--ignore-missing", "--missing=allow-any", oid, check=False)
+        return proc.returncode == 0 and proc.stdout.strip() != b""
 
     def commits(self, include: Iterable[str], exclude: Iterable[str] = ()) -> list[str]:
         """`git rev-list <include> --not <exclude>`; excludes that are not local commits are ignored."""
@@ -280,6 +272,18 @@ class Repo:
         """The distinct ids the refs under `prefix` point at (`git for-each-ref`)."""
         return list(dict.fromkeys(_lines(self.run("for-each-ref", "--format=%(objectname)", prefix).stdout)))
 
+    def local_refs(self) -> list[tuple[str, str]]:
+        """(name, commit) of every local branch and tag (tags peeled; tags of non-commits left out)."""
+        out = self.run("for-each-ref", "--format=%(refname) %(objectname) %(*objectname)",
+                       "refs/heads/", "refs/tags/").stdout.decode(errors="replace")
+        refs = []
+        for line in out.splitlines():
+            name, oid, peeled = (line.rsplit(" ", 2) + ["", ""])[:3]
+            commit = self.commit_of(peeled or oid)
+            if commit:
+                refs.append((name, commit))
+        return refs
+
     def config_get(self, key: str) -> str | None:
         """`git config --get key` over every level (last value wins); None when unset."""
         proc = self.run("config", "-z", "--get", key, check=False)
@@ -320,21 +324,24 @@ class Repo:
                                           + [alias(u, "pushinsteadof") for u in fetch if not push] + fetch + push))
                 for name, (fetch, push) in urls.items()}
 
-    def operation_in_progress(self) -> str | None:
-        """rebase / merge / cherry-pick / revert / bisect, while git is in the middle of one."""
-        marks = (("rebase-merge", "rebase"), ("rebase-apply", "rebase"), ("MERGE_HEAD", "merge"),
-                 ("CHERRY_PICK_HEAD", "cherry-pick"), ("REVERT_HEAD", "revert"), ("BISECT_LOG", "bisect"))
-        return next((what for name, what in marks if (self.git_dir / name).exists()), None)
-
     def sequencer_busy(self) -> bool:
-        """A rebase, cherry-pick or revert with steps still to run after the current one.
+        """A rebase, cherry-pick or revert that goes on at once, without handing the work tree
+        to the user: the hook after this step may skip, the next one reconciles.
 
         Measured on git 2.39: `rebase-merge/git-rebase-todo` lists only the steps left, while
-        `sequencer/todo` (cherry-pick or revert of a range) still lists the step being
-        committed, so the last pick sees one line there.
+        `sequencer/todo` (a range cherry-pick or revert) still lists the one being committed.
+        A stop (`edit`, `break`, an `exec` to run next, a conflict) hands the work tree to the
+        user, and a `reset` or `exec` step uses it: those are not busy.
         """
-        return _steps(self.git_dir / "rebase-merge" / "git-rebase-todo") > 0 \
-            or _steps(self.git_dir / "sequencer" / "todo") > 1
+        todo = _steps(self.git_dir / "rebase-merge" / "git-rebase-todo")
+        if todo:
+            done = _steps(self.git_dir / "rebase-merge" / "done")
+            stop = done and done[-1].split()[0] in _REBASE_STOPS
+            if stop or todo[0].split()[0] not in _REBASE_GOES_ON:
+                return False
+        elif len(_steps(self.git_dir / "sequencer" / "todo")) <= 1:
+            return False
+        return not self.run("ls-files", "-u").stdout  # a conflict hands control back
 
     def run(self, *args: str, check: bool = True, capture: bool = True,
             input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
@@ -347,10 +354,17 @@ class Repo:
         return [x for x in out.split("\0") if x]
 
 
-def _steps(todo: Path) -> int:
-    """Lines of a sequencer's todo file that are steps (not blank, not comments); 0 if none."""
+def _steps(todo: Path) -> list[bytes]:
+    """The steps of a sequencer's todo (or done) file: lines that are not blank or comments."""
     try:
         lines = todo.read_bytes().splitlines()
     except OSError:
-        return 0
-    return sum(1 for line in lines if line.strip() and not line.lstrip().startswith(b"#"))
+        return []
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith(b"#")]
+
+
+# rebase todo commands after which git moves on by itself (the next step rewrites the tree)
+_REBASE_GOES_ON = {b"pick", b"p", b"reword", b"r", b"fixup", b"f", b"squash", b"s", b"merge", b"m",
+                   b"label", b"l", b"update-ref", b"u", b"noop", b"drop", b"d"}
+# a done step that hands the work tree to the user
+_REBASE_STOPS = {b"edit", b"e", b"break", b"b"}

@@ -29,6 +29,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -235,6 +236,20 @@ def _format_patches(work: Path, flavor: Flavor) -> None:
     (work.parent / "c1c2.patch").write_text(patches)
 
 
+# `git rebase -x` script: every manifest entry's file has the listed bytes (exit 1 if stale)
+BYTES_SCRIPT = """import hashlib, pathlib, sys
+for m in pathlib.Path(".").glob("*.eosvc"):
+    for line in m.read_text().splitlines()[1:]:
+        oid, size, path = line.split(" ", 2)
+        if hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest() != oid:
+            sys.exit(f"stale bytes at {path} during the rebase")
+"""
+
+
+def _bytes_script(work: Path, flavor: Flavor) -> None:
+    (work.parent / "check_bytes.py").write_text(BYTES_SCRIPT)
+
+
 def _bisect_script(work: Path, flavor: Flavor) -> None:
     (work.parent / "check.sh").write_text(BISECT_SCRIPT)
 
@@ -288,6 +303,15 @@ CASES: tuple[Case, ...] = (
         act("resolve: write stage 3, git add", resolve_taking_stage3),
         g("git rebase --continue", "rebase", "--continue"),
     )),
+    # a stop hands the work tree to the user: it must hold the stopped commit's bytes
+    Case("rebase-edit-stop", "side", (
+        g("git rebase -i origin/main (edit the first pick: stops)", "-c", "sequence.editor=sed -i 1s/^pick/edit/",
+          "rebase", "-i", "origin/main"),
+        g("git rebase --continue", "rebase", "--continue"),
+    )),
+    Case("rebase-exec", "side", (g("git rebase -x <check the bytes> origin/main", "rebase", "-x",
+                                   f"{sys.executable} ../check_bytes.py", "origin/main"),),
+         prepare=(_bytes_script,)),
     Case("rebase-autostash", "side", (g("git rebase --autostash origin/main (staged change)",
                                         "rebase", "--autostash", "origin/main"),),
          prepare=(_stage_local_change("data/side.txt", "side local\n"),)),
@@ -309,7 +333,7 @@ CASES: tuple[Case, ...] = (
     Case("stash", "main", (g("git stash (a staged change)", "stash"),),
          prepare=(_stage_local_change("data/a.txt", "a stashed\n"),)),
     Case("stash-pop", "main", (g("git stash pop", "stash", "pop"),),
-         prepare=(_stage_local_change("data/a.txt", "a stashed\n"), _git_action("stash"), _sync)),
+         prepare=(_stage_local_change("data/a.txt", "a stashed\n"), _git_action("stash"))),
     Case("am", "base", (g("git am (format-patch of C1)", "am", "../c1.patch"),), prepare=(_format_patch,)),
     Case("am-two-patches", "base", (g("git am (format-patch of C1, C2)", "am", "../c1c2.patch"),),
          prepare=(_format_patches,)),
@@ -350,6 +374,12 @@ CASES: tuple[Case, ...] = (
         g("git sparse-checkout set --no-cone (without output manifest)", "sparse-checkout", "set", "--no-cone",
           "/*", "!/@output"),
         g("git pull origin main (sparse)", "pull", "origin", "main"),
+    )),
+    Case("sparse-disable-after-pull", "base", (
+        g("git sparse-checkout set --no-cone (without output manifest)", "sparse-checkout", "set", "--no-cone",
+          "/*", "!/@output"),
+        g("git pull origin main (sparse)", "pull", "origin", "main"),
+        g("git sparse-checkout disable (the output manifest comes back)", "sparse-checkout", "disable"),
     )),
     Case("shallow-pull", "base", (g("git pull --ff-only origin main (shallow clone)",
                                     "pull", "--ff-only", "origin", "main"),), clone_args=("--depth", "1")),

@@ -139,10 +139,14 @@ def reconcile(ws: Workspace) -> CheckoutResult | None:
     materialisation (a byte compare, no parse, no scan). A section whose manifest holds
     conflict markers is left as it is until resolved; the others reconcile."""
     if ws.is_current():
+        ws.forget_left_out()
         return None
     conflicted = [s for s in ws.sections if _has_markers(ws.workdir / s.manifest)]
     result = apply(ws, plan(ws, touched_only=True, skip=conflicted))
     result.conflicted = [s.manifest for s in conflicted]
+    # What waits on the user (kept edits, credentials, a conflict) is reported once; a failed
+    # download (the network) is retried by the next hook.
+    ws.record_attempt(settled=bool(result.failed) or not (result.kept or result.skipped_sections or conflicted))
     return result
 
 

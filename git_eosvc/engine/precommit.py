@@ -24,6 +24,7 @@ class PreCommitReport:
     missing: list[Entry] = field(default_factory=list)  # staged, but not in the local store
     unrecorded: list[tuple[Section, Changes]] = field(default_factory=list)
     auto_added: list[str] = field(default_factory=list)  # manifests re-hashed and staged
+    behind: bool = False  # the work tree does not hold what the manifests list: nothing judged
 
 
 def pre_commit_check(ws: Workspace, index_file: str | None = None) -> PreCommitReport:
@@ -31,7 +32,10 @@ def pre_commit_check(ws: Workspace, index_file: str | None = None) -> PreCommitR
     temporary index, not .git/index). Unchanged files cost one stat each (stat cache)."""
     refuse_staged(ws, index_file)
     report = PreCommitReport()
-    for section in ws.sections:
+    # A work tree not yet materialised to its manifests (a reconcile that could not run)
+    # holds other commits' bytes: judging, or auto-adding, them would record stale files.
+    report.behind = not ws.is_current()
+    for section in () if report.behind else ws.sections:
         changes = _unrecorded(ws, section, _staged_bytes(ws.repo, section.manifest, index_file))
         if changes:
             report.unrecorded.append((section, changes))

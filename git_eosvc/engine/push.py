@@ -46,6 +46,9 @@ class UploadResult:
     bytes: int = 0
 
 
+ZERO_OID = "0" * 40  # git's "no object" in hook input (any length of zeros means the same)
+
+
 def is_zero(oid: str) -> bool:
     return not oid.strip("0")
 
@@ -54,27 +57,33 @@ def upload_for_push(ws: Workspace, updates: Sequence[RefUpdate], remote: str, ur
                     dry_run: bool = False) -> UploadResult:
     """Upload what S3 lacks for the pushed commits; raise on any failure (the push stops).
     With `dry_run`, S3 is asked what it lacks and nothing is uploaded."""
-    result = upload_needs(ws, plan_push(ws, updates, remote, url), dry_run=dry_run)
-    if ws.fresh_lock and not dry_run:
-        ws.lock.settle()  # the override served this push
+    needs, overridden = _plan(ws, updates, remote, url)
+    result = upload_needs(ws, needs, dry_run=dry_run)
+    if overridden and not dry_run:
+        ws.lock.settle()  # the deleted lock's override served this push
     return result
 
 
 def plan_push(ws: Workspace, updates: Sequence[RefUpdate], remote: str, url: str = "") -> list[Need]:
     """The objects the pushed commits need on S3, from local data only (no S3 request).
 
-    Refuses, before anything moves, a commit that turns a locked-private section public and
-    private objects without credentials. A code-only push needs nothing, and no credentials.
+    Refuses, before anything moves, a commit that tracks files inside a section, one that
+    turns a locked-private section public, and private objects without credentials. A
+    code-only push needs nothing, and no credentials.
     """
+    return _plan(ws, updates, remote, url)[0]
+
+
+def _plan(ws: Workspace, updates: Sequence[RefUpdate], remote: str, url: str) -> tuple[list[Need], bool]:
     commits = push_commits(ws.repo, updates, remote, url)
     if not commits:
-        return []
+        return [], False
     refuse_pushed(ws, commits)
-    refuse_access_flips(ws, commits)
+    overridden = refuse_access_flips(ws, commits)
     needs = push_needs(ws, commits)
     if needs and ws.credentials is None:
         _refuse_private_without_credentials(ws, needs)
-    return needs
+    return needs, overridden
 
 
 def push_commits(repo: Repo, updates: Sequence[RefUpdate], remote: str, url: str) -> list[str]:
@@ -86,7 +95,9 @@ def push_commits(repo: Repo, updates: Sequence[RefUpdate], remote: str, url: str
     include = [c for u in updates if not u.deletes for c in [repo.commit_of(u.local_oid)] if c]
     if not include:
         return []
-    exclude = [c for u in updates if not is_zero(u.remote_oid) for c in [repo.commit_of(u.remote_oid)] if c]
+    # the remote's old tip may be a commit we never fetched: check it is here, never fetch it
+    exclude = [c for u in updates if not is_zero(u.remote_oid) and repo.has_local(u.remote_oid)
+               for c in [repo.commit_of(u.remote_oid)] if c]
     exclude += tracking_tips(repo, remote, url)
     return repo.commits(include, exclude)
 
@@ -156,31 +167,31 @@ def _is_public(amap: AccessMap, section: Section) -> bool:
     return any(s.path == section.path and s.public for s in amap.sections)
 
 
-def refuse_access_flips(ws: Workspace, commits: Iterable[str]) -> None:
+def refuse_access_flips(ws: Workspace, commits: Iterable[str]) -> bool:
     """Refuse to push any commit whose access.json makes public a section the lock keeps private.
 
     The lock is this clone's record of the access it agreed to; deleting it (deliberately)
-    is the only way to accept a private-to-public change.
+    is the only way to accept a private-to-public change, for one push: returns True when
+    that override let such a commit through (the push then uses it up).
     """
-    if ws.fresh_lock:
-        return
     locked = ws.lock.locked()
     sections = locked.get("sections") if locked else None
     if not isinstance(sections, dict):
-        return
+        return False
     private = {path for path, value in sections.items() if value == "private"}
-    if not private:
-        return
     cache: dict[str, AccessMap | None] = {}
-    for commit_id in commits:
+    for commit_id in commits if private else ():
         amap = _access_at(ws.repo, commit_id, cache)
         flipped = [s.path for s in amap.sections if s.public and s.path in private] if amap else []
+        if flipped and ws.fresh_lock:
+            return True
         if flipped:
             raise ConfigError(
                 f"commit {commit_id[:10]} makes {', '.join(p + '/' for p in flipped)} public, "
                 f"but the access lock keeps it private; nothing was pushed",
                 hint=f"if publishing is intended, delete {ws.lock.shown} and push again "
                      "(not recommended)")
+    return False
 
 
 def _refuse_private_without_credentials(ws: Workspace, needs: Sequence[Need]) -> None:
@@ -276,7 +287,7 @@ def push_target(ws: Workspace) -> PushTarget:
         or cfg(f"branch.{branch}.remote") or "origin"
     merge = cfg(f"branch.{branch}.merge")
     target = merge.removeprefix("refs/heads/") if merge else branch
-    old = ws.repo.commit_of(f"refs/remotes/{remote}/{target}") or "0" * len(head)
+    old = ws.repo.commit_of(f"refs/remotes/{remote}/{target}") or ZERO_OID
     update = RefUpdate(f"refs/heads/{branch}", head, f"refs/heads/{target}", old)
     return PushTarget(remote, target, update, set_upstream=cfg(f"branch.{branch}.remote") is None)
 

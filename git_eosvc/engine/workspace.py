@@ -168,33 +168,69 @@ class Workspace:
 
     def materialised(self, section: Section) -> Manifest:
         """What this work tree was last materialised to (the 'old' side of a checkout)."""
-        path = self.record_path(section)
-        try:
-            return decode(path.read_bytes(), str(path), section.path)
-        except FileNotFoundError:
-            return EMPTY
-        except ManifestError:
-            return EMPTY  # a damaged record only costs safety checks against the store
+        for path in (self.record_path(section), self._left_out_path(section)):
+            try:
+                return decode(path.read_bytes(), str(path), section.path)
+            except FileNotFoundError:
+                continue
+            except ManifestError:
+                return EMPTY  # a damaged record only costs safety checks against the store
+        return EMPTY
 
     def record_materialised(self, section: Section, manifest: Manifest) -> None:
         write_atomic(self.record_path(section), encode(manifest))
+        self._left_out_path(section).unlink(missing_ok=True)
+
+    def attempt_path(self, section: Section) -> Path:
+        return self.repo.git_dir / "eosvc" / "attempted" / section.manifest.replace("/", "%2F")
 
     def is_current(self) -> bool:
         """Every working manifest is byte-identical to what the work tree was last
-        materialised to: a hook after git has nothing to do (no parse, no scan)."""
-        empty = encode(EMPTY)
+        materialised to, or to what the last reconcile already tried and reported (files
+        kept, downloads skipped or failed): a hook after git has nothing to do (no parse,
+        no scan). The hooks' sh fast path checks the same (hookscript._fast_path)."""
         for section in self.sections:
-            sides: list[bytes] = []
-            for path in (self.workdir / section.manifest, self.record_path(section)):
-                try:
-                    sides.append(path.read_bytes())
-                except FileNotFoundError:
-                    sides.append(empty)
-                except OSError:
-                    return False  # let checkout report it
-            if sides[0] != sides[1]:
+            try:
+                manifest = (self.workdir / section.manifest).read_bytes()
+            except FileNotFoundError:
+                manifest = None
+            except OSError:
+                return False  # let checkout report it
+            if not any(_same(manifest, path) for path in (self.record_path(section), self.attempt_path(section))):
                 return False
         return True
+
+    def forget_left_out(self) -> None:
+        """A section a sparse checkout left out has no manifest here: its record moves aside
+        (eosvc/left-out/), so the hooks' fast path sees the work tree as current, and comes
+        back as the 'old' side when the manifest does (its files are still ours to update)."""
+        for section in self.access.sections:
+            if section not in self.sections:
+                self.attempt_path(section).unlink(missing_ok=True)
+                record = self.record_path(section)
+                if record.exists():
+                    aside = self._left_out_path(section)
+                    aside.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(record, aside)
+
+    def _left_out_path(self, section: Section) -> Path:
+        return self.repo.git_dir / "eosvc" / "left-out" / section.manifest.replace("/", "%2F")
+
+    def record_attempt(self, settled: bool) -> None:
+        """After a reconcile: when it left something waiting on the user (`settled` False:
+        kept edits, private sections without credentials, conflicts), remember the manifests
+        it tried, so the next hooks do not retry and re-report until they change;
+        `git eosvc checkout` always retries."""
+        self.forget_left_out()
+        for section in self.sections:
+            path = self.attempt_path(section)
+            if settled:
+                path.unlink(missing_ok=True)
+                continue
+            try:
+                write_atomic(path, (self.workdir / section.manifest).read_bytes())
+            except FileNotFoundError:
+                path.unlink(missing_ok=True)
 
     # -------------------------------------------------------------- the work tree
 
@@ -250,3 +286,14 @@ class Workspace:
         record = self.materialised(section)
         return {p: e for p, e in current.items()
                 if p not in manifest and p in record and record[p].oid == e.oid}
+
+
+def _same(manifest: bytes | None, record: Path) -> bool:
+    """A manifest (None: absent) equals a record file (absent: the empty manifest)."""
+    try:
+        data = record.read_bytes()
+    except FileNotFoundError:
+        return manifest is None or manifest == encode(EMPTY)
+    except OSError:
+        return False
+    return manifest == data or (manifest is None and data == encode(EMPTY))
