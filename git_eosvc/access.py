@@ -67,16 +67,50 @@ class AccessMap:
 def _value(raw: object, key: str, source: str) -> bool:
     if isinstance(raw, str) and raw.strip().lower() in _VALUES:
         return raw.strip().lower() == "public"
-    raise ConfigError(f"{source}: key {key!r} must be \"public\" or \"private\", not {json.dumps(raw)}")
+    raise ConfigError(f"{source}: key {key!r} must be \"public\" or \"private\", not {_shown(raw)}")
+
+
+def _shown(raw: object) -> str:
+    """A value for a message: short, never a whole nested structure."""
+    if isinstance(raw, (dict, list)):
+        return "a JSON object" if isinstance(raw, dict) else "a JSON array"
+    return json.dumps(raw)[:40]
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """json's object_pairs_hook: json.loads would silently keep the last of two equal keys."""
+    out: dict[str, object] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def load_json(text: str, source: str, example: str) -> object:
+    """Strict JSON: a repeated key, nesting too deep for the parser, or a number too long to
+    read is a ConfigError naming `source` (exit 2), never a traceback."""
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates)
+    except _DuplicateKey as exc:
+        raise ConfigError(f"{source}: key {str(exc)[:60]!r} appears twice",
+                          hint="keep one; JSON readers disagree about which one counts") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{source}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})",
+                          hint=f"expected e.g. {example}") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: nested too deeply to be read", hint=f"expected e.g. {example}") from None
+    except ValueError:  # json.loads' only other refusal: an integer longer than 4300 digits
+        raise ConfigError(f"{source}: a number is too long to be read", hint=f"expected e.g. {example}") from None
 
 
 def parse(text: str, source: str = ACCESS_FILE) -> AccessMap:
     """Validate access.json strictly; a missing key means private (the secure default)."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{source}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})",
-                          hint='expected e.g. {"data": "public", "output": "private"}') from None
+    data = load_json(text, source, '{"data": "public", "output": "private"}')
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: must be a JSON object like {{\"data\": \"public\", \"output\": \"private\"}}")
     keys = {k.strip().lower() if isinstance(k, str) else k: k for k in data}

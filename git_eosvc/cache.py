@@ -233,10 +233,7 @@ class Store:
             raise OperationError(f"object {oid.short} for {os.fspath(dest)!r} is not in the local cache",
                                  hint="run `git eosvc fetch` (or `git eosvc checkout`)") from None
         if size is not None and sst.st_size != size:
-            _unlink_quiet(src)  # damaged (e.g. cut short by a crash): fetch it again
-            raise IntegrityError(f"object {oid.short} in the local store is damaged "
-                                 f"({sst.st_size} bytes, {size} expected); it was removed",
-                                 hint="run `git eosvc checkout` again to download it")
+            self._wrong_size(oid, dest, size, sst.st_size)
         tmp = dest.parent / f"{WORKSPACE_TMP_PREFIX}{_token()}"
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -262,6 +259,27 @@ class Store:
             raise OperationError(f"cannot write {os.fspath(dest)!r}: {exc.strerror or exc}") from None
         finally:
             _unlink_quiet(tmp)
+
+    def _wrong_size(self, oid: Sha256, dest: Path, recorded: int, actual: int) -> None:
+        """The object is not the size the manifest records for `dest`: re-hash it before
+        blaming either. Bytes that match their name are kept (perhaps the only copy) and the
+        manifest is wrong; bytes that do not (e.g. cut short by a crash) are removed."""
+        try:
+            intact = hash_file(self.object_path(oid))[0] == oid
+        except OSError as exc:
+            raise IntegrityError(f"object {oid.short} for {os.fspath(dest)!r} is {actual} bytes, the manifest "
+                                 f"says {recorded}, and it cannot be re-read to tell which is wrong: "
+                                 f"{exc.strerror or exc}; it was kept") from None
+        if intact:
+            raise IntegrityError(f"the manifest records {recorded} bytes for {os.fspath(dest)!r}, but its "
+                                 f"object {oid.short} is {actual} bytes and matches its sha256: the "
+                                 f"manifest is wrong; the object was kept and nothing was written",
+                                 hint=f"correct the size to {actual} in the manifest (or check out a "
+                                      f"commit whose manifest is right)")
+        _unlink_quiet(self.object_path(oid))  # not what its name says: fetch it again
+        raise IntegrityError(f"object {oid.short} in the local store is damaged "
+                             f"({actual} bytes, {recorded} expected); it was removed",
+                             hint="run `git eosvc checkout` again to download it")
 
     def _write_copy(self, src: Path, tmp: Path, reflink: bool) -> None:
         sfd = os.open(src, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))

@@ -90,7 +90,7 @@ class AccessLock:
             value = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             raise ConfigError(f"{self.shown} is unreadable",
                               hint=f"delete {self.shown} to re-create it from access.json") from None
         if not isinstance(value, dict):
@@ -104,7 +104,7 @@ class AccessLock:
         old = self.workdir / WORKTREE_LOCK
         try:
             value = json.loads(old.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return None
         if not (isinstance(value, dict) and "kind" in value and "sections" in value):
             return None

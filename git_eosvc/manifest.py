@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Iterable, Iterator, Mapping
 
 from .errors import ConflictError, ManifestError
@@ -25,6 +27,7 @@ HEADER = b"eosvc-manifest v1"
 SUFFIX = ".eosvc"
 _LINE = re.compile(rb"([0-9a-f]{64}) (0|[1-9][0-9]*) (.+)", re.DOTALL)
 _CONFLICT_PREFIXES = (b"<<<<<<<", b"=======", b">>>>>>>", b"|||||||")
+MAX_SIZE = 2**63 - 1  # off_t: no file is larger, a larger size is damage or a hostile edit
 
 _NAMED = {7: b"\\a", 8: b"\\b", 9: b"\\t", 10: b"\\n", 11: b"\\v", 12: b"\\f", 13: b"\\r",
           0x22: b'\\"', 0x5C: b"\\\\"}
@@ -54,6 +57,63 @@ def check_path(path: str, section: str | None = None) -> None:
     if problem:
         raise ManifestError(f"unsafe path {path!r}: {problem}")
 
+
+def fold_path(path: str) -> str:
+    """A path as case-insensitive file systems compare it: canonical caseless matching (NFD, casefold, NFD)."""
+    if path.isascii():
+        return path.lower()
+    return unicodedata.normalize("NFD", unicodedata.normalize("NFD", path).casefold())
+
+
+@dataclass(frozen=True)
+class Clash:
+    """`path` cannot be on disk beside `other`: at `name` (`path` or a parent), `other` has `other_name`."""
+
+    path: str
+    other: str
+    name: str
+    other_name: str
+
+    @property
+    def by_case(self) -> bool:
+        return self.name != self.other_name
+
+    def __str__(self) -> str:
+        if not self.by_case:
+            return f"'{self.name}' is both a file and a directory"
+        return "'{}' and '{}' differ only in case or Unicode form (one name on macOS, Windows)".format(
+            *sorted((self.name, self.other_name)))
+
+
+def clashes(paths: Iterable[str]) -> dict[str, Clash]:
+    """Each of `paths` that cannot be on disk beside another: a file where another needs a directory
+    (`data/a`, `data/a/b`), or a name told from another only by case or Unicode form (`data/A`, `data/a`)."""
+    listed = list(paths)
+    dirs: set[str] = set()
+    for path in listed:
+        parent = path.rpartition("/")[0]
+        while parent and parent not in dirs:
+            dirs.add(parent)
+            parent = parent.rpartition("/")[0]
+    files, on_disk = {fold_path(p) for p in listed}, {fold_path(d) for d in dirs}
+    if len(files) == len(listed) and len(on_disk) == len(dirs) and files.isdisjoint(on_disk):
+        return {}  # the common case, cheaply; below: who clashes with whom
+
+    def names(path: str) -> list[tuple[str, tuple[str, bool]]]:  # (on disk, (as written, a file?))
+        return [(fold_path(n), (n, n == path)) for n in accumulate(path.split("/"), lambda a, b: f"{a}/{b}")]
+
+    uses: dict[str, dict[tuple[str, bool], str]] = {}  # on disk -> {(as written, a file?): path}
+    for path in listed:
+        for key, use in names(path):
+            uses.setdefault(key, {}).setdefault(use, path)
+    found: dict[str, Clash] = {}
+    for path in listed:
+        for key, use in names(path):
+            other = next(((u, p) for u, p in uses[key].items() if u != use), None)
+            if other is not None:
+                found[path] = Clash(path, other[1], use[0], other[0][0])
+                break
+    return found
 
 
 # ---------------------------------------------------------------- quoting
@@ -188,6 +248,8 @@ EMPTY = Manifest()
 
 
 def encode_entry(entry: Entry) -> bytes:
+    if not 0 <= entry.size <= MAX_SIZE:
+        raise ManifestError(f"{entry.path!r}: size {entry.size} is not a file size (0 to 2**63-1)")
     return b"%s %d %s" % (entry.oid.encode(), entry.size, quote_path(entry.path))
 
 
@@ -258,7 +320,11 @@ def split_line(line: bytes) -> tuple[bytes, bytes, bytes] | None:
     """(sha256, size, path field) of a line that has the entry grammar, else None. The one
     reading of the line format: strict parsing, merging and listings all start here."""
     m = _LINE.fullmatch(line)
-    return None if m is None else (m.group(1), m.group(2), m.group(3))
+    return None if m is None or _too_big(m.group(2)) else (m.group(1), m.group(2), m.group(3))
+
+
+def _too_big(digits: bytes) -> bool:
+    return len(digits) > len(str(MAX_SIZE)) or int(digits) > MAX_SIZE
 
 
 def parse_line(line: bytes, where: str, section: str | None = None) -> Entry:
@@ -269,6 +335,9 @@ def parse_line(line: bytes, where: str, section: str | None = None) -> Entry:
             raise ManifestError(f"{where}: CRLF line ending (manifests use LF only)")
         raise ManifestError(f"{where}: malformed line (expected '<sha256> <size> <path>'): "
                             f"{line[:80].decode('utf-8', 'replace')!r}")
+    if _too_big(m.group(2)):
+        raise ManifestError(f"{where}: size {m.group(2)[:30].decode()}{'...' * (len(m.group(2)) > 30)} "
+                            f"is larger than any file can be (the most is 2**63-1 bytes)")
     field = m.group(3)
     if field[:1] == b'"':
         try:
@@ -294,17 +363,14 @@ def parse_line(line: bytes, where: str, section: str | None = None) -> Entry:
 
 
 def _check_tree(entries: list[Entry], source: str) -> None:
-    """A path cannot be both a file and a directory."""
-    files = {e.path for e in entries}
-    dirs: set[str] = set()
-    for e in entries:
-        parent = e.path.rpartition("/")[0]
-        while parent and parent not in dirs:
-            dirs.add(parent)
-            parent = parent.rpartition("/")[0]
-    clash = files & dirs
-    if clash:
-        raise ManifestError(f"{source}: '{min(clash)}' is both a file and a directory")
+    """Every path can be written on every file system: none is both a file and a directory,
+    no two differ only in case or Unicode form. Names the line that completes a clash."""
+    found = clashes(e.path for e in entries)
+    if found:
+        line = {e.path: n for n, e in enumerate(entries, start=2)}
+        c = min(found.values(), key=lambda c: max(line[c.path], line[c.other]))
+        raise ManifestError(f"{source}:{max(line[c.path], line[c.other])}: {c}",
+                            hint="rename one of them: a manifest must suit every file system")
 
 
 # ---------------------------------------------------------------- diff

@@ -3,7 +3,9 @@
 A manifest is a set of independent lines (one per file), so a merge is a merge of
 sets keyed by path, not of text: two branches that touched different files never
 conflict, whatever lines sit next to each other. Only a path changed differently on
-both sides conflicts, and only that path's lines get git-style markers:
+both sides conflicts (or two paths that could not both be on disk: a file and a
+directory of one name, or names only case or Unicode form tells apart), and only that
+path's lines get git-style markers:
 
     <<<<<<< ours
     <our line for data/x, or nothing if we deleted it>
@@ -23,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from typing import Iterable, Literal, Mapping
 
 from .errors import ManifestError
-from .manifest import (EMPTY, HEADER, SUFFIX, Entry, Manifest, decode, encode, encode_entry,
+from .manifest import (EMPTY, HEADER, SUFFIX, Clash, Entry, Manifest, clashes, decode, encode, encode_entry,
                        has_conflict_markers, parse_line, path_key)
 
 Side = Literal["ours", "theirs"]
@@ -37,6 +39,7 @@ BOTH_ADDED = "both added"
 DELETED_BY_US = "deleted by us"
 DELETED_BY_THEM = "deleted by them"
 FILE_DIRECTORY = "file/directory"
+CASE_COLLISION = "case collision"  # two names one on a case-insensitive disk (data/A, data/a)
 
 
 @dataclass(frozen=True)
@@ -107,55 +110,61 @@ def _pick(base: Entry | None, ours: Entry | None, theirs: Entry | None,
     return False, None
 
 
+_Sides = tuple[Entry | None, Entry | None, Entry | None, bool]  # base, ours, theirs, base known
+
+
 def merge3(base: Mapping[str, Entry], ours: Mapping[str, Entry], theirs: Mapping[str, Entry],
            unknown_base: Iterable[str] = ()) -> MergeResult:
     """Merge per path. `unknown_base`: paths whose base is not known (a conflicted virtual base)."""
     unknown = frozenset(unknown_base)
     merged: dict[str, Entry] = {}
     conflicts: dict[str, Conflict] = {}
-    for path in set(base) | set(ours) | set(theirs):
-        b, o, t = base.get(path), ours.get(path), theirs.get(path)
-        known = path not in unknown
-        ok, result = _pick(b, o, t, known)
-        if ok:
-            if result is not None:
-                merged[path] = result
-        else:
-            conflicts[path] = Conflict(path, b, o, t, _kind(b, o, t, known), known)
+    sides = {path: (base.get(path), ours.get(path), theirs.get(path), path not in unknown)
+             for path in set(base) | set(ours) | set(theirs)}
+    for path, four in sides.items():
+        _merge_path(path, four, merged, conflicts)
+    _refuse(_separate(merged, conflicts, sides), "cannot merge")
+    return _result(merged, conflicts)
 
-    # Per-path merging can still build a tree where `data/a` is a file on one side and a
-    # directory (`data/a/b`) on the other. Widen the conflict until taking either side for
-    # every conflict yields a valid manifest; terminates because conflicts only grow (at
-    # worst every path conflicts, and each side alone is valid).
+
+def _merge_path(path: str, sides: _Sides, clean: dict[str, Entry], conflicts: dict[str, Conflict]) -> None:
+    """File one path under `clean` (unless merged away) or under `conflicts`."""
+    ok, result = _pick(*sides)
+    if not ok:
+        conflicts[path] = Conflict(path, *sides[:3], _kind(*sides), sides[3])
+    elif result is not None:
+        clean[path] = result
+
+
+def _separate(clean: dict[str, Entry], conflicts: dict[str, Conflict],
+              sides: Mapping[str, _Sides]) -> Clash | None:
+    """Per-path merging can still pair `data/a` (a file) with `data/a/b`, or `data/A` with
+    `data/a` (one file on macOS and Windows). Turn such clean paths that have `sides` into
+    conflicts until taking either side for every conflict gives paths that can all be on
+    disk. Terminates: conflicts only grow, at worst to every path (each side alone is
+    valid). Returns a clash that no widening can undo (invalid input), else None."""
     while True:
-        clashing: set[str] = set()
-        for side in (ours, theirs):
-            view = [p for p in merged if p not in conflicts]
-            view += [p for p in conflicts if p in side]
-            clashing |= _tree_clashes(view)
-        clashing -= conflicts.keys()
-        if not clashing:
-            break
-        for path in clashing:
-            conflicts[path] = Conflict(path, base.get(path), ours.get(path), theirs.get(path),
-                                       FILE_DIRECTORY, path not in unknown)
-            merged.pop(path, None)
+        found: dict[str, Clash] = {}
+        for side in ("ours", "theirs"):
+            found.update(clashes([*clean, *(p for p, c in conflicts.items() if c.side(side) is not None)]))
+        grown = [(p, c) for p, c in found.items() if p not in conflicts and p in sides]
+        for path, clash in grown:
+            kind = CASE_COLLISION if clash.by_case else FILE_DIRECTORY
+            conflicts[path] = Conflict(path, *sides[path][:3], kind, sides[path][3])
+            clean.pop(path, None)
+        if not grown:
+            return next(iter(found.values()), None)
+
+
+def _refuse(clash: Clash | None, where: str,
+            hint: str = "keep one of the two paths (edit the file by hand)") -> None:
+    if clash is not None:
+        raise ManifestError(f"{where}: {clash}", hint=hint)
+
+
+def _result(clean: Mapping[str, Entry], conflicts: Mapping[str, Conflict], style: Style | None = None) -> MergeResult:
     ordered = tuple(sorted(conflicts.values(), key=lambda c: path_key(c.path)))
-    return MergeResult(Manifest(merged.values()), ordered)
-
-
-def _tree_clashes(paths: Iterable[str]) -> set[str]:
-    """Paths that are a file while another path uses them as a directory (both ends)."""
-    files = {path_key(p): p for p in paths}
-    out: set[str] = set()
-    for key, path in files.items():
-        parts = key.split(b"/")
-        for i in range(1, len(parts)):
-            parent = files.get(b"/".join(parts[:i]))
-            if parent is not None:
-                out.add(parent)
-                out.add(path)
-    return out
+    return MergeResult(Manifest(clean.values()), ordered, style or Style())
 
 
 # ---------------------------------------------------------------- marker form
@@ -207,6 +216,7 @@ def parse_conflicted(data: bytes, source: str = "<manifest>", section: str | Non
         raise ManifestError(f"{source}:1: expected {HEADER.decode()!r}, found "
                             f"{lines[0][:60].decode('utf-8', 'replace')!r}")
     clean: dict[str, Entry] = {}
+    line_of: dict[str, int] = {}
     hunks: list[_Hunk] = []
     style: Style | None = None
     hunk: _Hunk | None = None
@@ -220,6 +230,7 @@ def parse_conflicted(data: bytes, source: str = "<manifest>", section: str | Non
             if entry.path in target:
                 raise ManifestError(f"{where}: duplicate path {entry.path!r}")
             target[entry.path] = entry
+            line_of.setdefault(entry.path, lineno)
             continue
         run, char, label = m.group(1), m.group(2), (m.group(3) or b"").decode("utf-8", "replace")
         if char == b"<" and state == "out":
@@ -243,27 +254,22 @@ def parse_conflicted(data: bytes, source: str = "<manifest>", section: str | Non
     if hunk is not None:
         raise ManifestError(f"{source}:{hunk.start}: conflict hunk is never closed with '>>>>>>>'")
 
-    conflicts: list[Conflict] = []
-    seen: set[str] = set()
+    conflicts: dict[str, Conflict] = {}
+    sides: dict[str, _Sides] = {}
     for h in hunks:
         paths = set(h.ours) | set(h.theirs) | set(h.base or ())
         for path in paths:
-            if path in clean or path in seen:
+            if path in clean or path in sides:
                 raise ManifestError(f"{source}:{h.start}: {path!r} appears in more than one place",
                                     hint="keep one line per path (edit the file by hand)")
-        seen |= paths
-        known = h.base is not None
         for path in paths:
             b = h.base.get(path) if h.base is not None else None
-            o, t = h.ours.get(path), h.theirs.get(path)
-            ok, result = _pick(b, o, t, known)
-            if ok:
-                if result is not None:
-                    clean[path] = result
-            else:
-                conflicts.append(Conflict(path, b, o, t, _kind(b, o, t, known), known))
-    conflicts.sort(key=lambda c: path_key(c.path))
-    return MergeResult(Manifest(clean.values()), tuple(conflicts), style or Style())
+            sides[path] = (b, h.ours.get(path), h.theirs.get(path), h.base is not None)
+            _merge_path(path, sides[path], clean, conflicts)
+    clash = _separate(clean, conflicts, sides)  # lines outside hunks that clash cannot be widened
+    if clash is not None:
+        _refuse(clash, f"{source}:{max(line_of[clash.path], line_of[clash.other])}")
+    return _result(clean, conflicts, style)
 
 
 def resolve(result: MergeResult, choose: Mapping[str, Side]) -> MergeResult:
@@ -278,6 +284,8 @@ def resolve(result: MergeResult, choose: Mapping[str, Side]) -> MergeResult:
         chosen = c.side(which)
         if chosen is not None:
             entries[c.path] = chosen
+    _refuse(next(iter(clashes(entries).values()), None), "the sides taken cannot both be kept",
+            hint="take the same side for both paths")
     return MergeResult(Manifest(entries.values()), tuple(left), result.style)
 
 
@@ -319,19 +327,17 @@ def section_of_manifest(name: str) -> str | None:
 
 def with_base(result: MergeResult, base: Mapping[str, Entry], unknown: Iterable[str] = ()) -> MergeResult:
     """Give conflicts read without a base (marker hunks carry none) the base they had, and
-    re-apply the 3-way rule: a path changed on one side only is then clean."""
+    re-apply the 3-way rule: a path changed on one side only is then clean, unless it
+    clashes with another path (file/directory, case collision) and stays in conflict."""
     still_unknown = frozenset(unknown)
     entries = dict(result.clean)
-    left: list[Conflict] = []
+    conflicts: dict[str, Conflict] = {}
+    sides: dict[str, _Sides] = {}
     for c in result.conflicts:
         if c.base_known or c.path in still_unknown:
-            left.append(c)
+            conflicts[c.path] = c
             continue
-        b = base.get(c.path)
-        ok, merged = _pick(b, c.ours, c.theirs, True)
-        if ok:
-            if merged is not None:
-                entries[c.path] = merged
-        else:
-            left.append(replace(c, base=b, base_known=True, kind=_kind(b, c.ours, c.theirs, True)))
-    return MergeResult(Manifest(entries.values()), tuple(left), result.style)
+        sides[c.path] = (base.get(c.path), c.ours, c.theirs, True)
+        _merge_path(c.path, sides[c.path], entries, conflicts)
+    _refuse(_separate(entries, conflicts, sides), "cannot merge")
+    return _result(entries, conflicts, result.style)

