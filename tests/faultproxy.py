@@ -49,7 +49,7 @@ import struct
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Iterator, Literal, TypedDict
+from typing import Any, BinaryIO, Literal, TypedDict
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
