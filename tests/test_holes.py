@@ -216,7 +216,7 @@ def test_a_push_killed_mid_upload_moves_no_ref(tmp_path: Path, remote: Path, s3:
         env = dict(os.environ, EOSVC_ENDPOINT_URL=f"http://127.0.0.1:{hole.getsockname()[1]}")
         push = subprocess.Popen(["git", "push", "-q"], cwd=a, env=env, start_new_session=True,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _kill_when(push, lambda: False, settle=2.0)  # pre-push is waiting on S3 by then
+        _kill_when(push, lambda: True, settle=2.0)  # pre-push is waiting on S3 by then
     assert git(remote, "rev-parse", "main").stdout == before  # no ref before its objects
     git(a, "push", "-q")  # the next push completes the job
     assert obj_key((a / "data/y.bin").read_bytes()) in s3.keys(s3.public_bucket)
