@@ -25,7 +25,8 @@ from dataclasses import dataclass, field, replace
 from typing import Iterable, Literal, Mapping
 
 from .errors import ManifestError
-from .manifest import (EMPTY, HEADER, SUFFIX, Clash, Entry, Manifest, clashes, decode, encode, encode_entry,
+from .paths import Clash, clashes
+from .manifest import (EMPTY, HEADER, SUFFIX, Entry, Manifest, decode, encode, encode_entry,
                        has_conflict_markers, parse_line, path_key)
 
 Side = Literal["ours", "theirs"]

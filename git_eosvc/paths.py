@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import os
 import stat
+import unicodedata
+from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 from typing import Iterable
 
@@ -120,3 +123,64 @@ def safe_dest(workdir: Path, relpath: str, known_dirs: set[str] | None = None) -
             raise OperationError(f"cannot write {relpath!r}: it is a directory",
                                  hint=f"move or delete {relpath!r}, then run `git eosvc checkout`")
     return Path(dest)
+
+
+# ---------------------------------------------------------------- names on case-insensitive disks
+
+
+def fold_path(path: str) -> str:
+    """A path as case-insensitive file systems compare it: canonical caseless matching (NFD, casefold, NFD)."""
+    if path.isascii():
+        return path.lower()
+    return unicodedata.normalize("NFD", unicodedata.normalize("NFD", path).casefold())
+
+
+@dataclass(frozen=True)
+class Clash:
+    """`path` cannot be on disk beside `other`: at `name` (`path` or a parent), `other` has `other_name`."""
+
+    path: str
+    other: str
+    name: str
+    other_name: str
+
+    @property
+    def by_case(self) -> bool:
+        return self.name != self.other_name
+
+    def __str__(self) -> str:
+        if not self.by_case:
+            return f"'{self.name}' is both a file and a directory"
+        return "'{}' and '{}' differ only in case or Unicode form (one name on macOS, Windows)".format(
+            *sorted((self.name, self.other_name)))
+
+
+def clashes(paths: Iterable[str]) -> dict[str, Clash]:
+    """Each of `paths` that cannot be on disk beside another: a file where another needs a directory
+    (`data/a`, `data/a/b`), or a name told from another only by case or Unicode form (`data/A`, `data/a`)."""
+    listed = list(paths)
+    dirs: set[str] = set()
+    for path in listed:
+        parent = path.rpartition("/")[0]
+        while parent and parent not in dirs:
+            dirs.add(parent)
+            parent = parent.rpartition("/")[0]
+    files, on_disk = {fold_path(p) for p in listed}, {fold_path(d) for d in dirs}
+    if len(files) == len(listed) and len(on_disk) == len(dirs) and files.isdisjoint(on_disk):
+        return {}  # the common case, cheaply; below: who clashes with whom
+
+    def names(path: str) -> list[tuple[str, tuple[str, bool]]]:  # (on disk, (as written, a file?))
+        return [(fold_path(n), (n, n == path)) for n in accumulate(path.split("/"), lambda a, b: f"{a}/{b}")]
+
+    uses: dict[str, dict[tuple[str, bool], str]] = {}  # on disk -> {(as written, a file?): path}
+    for path in listed:
+        for key, use in names(path):
+            uses.setdefault(key, {}).setdefault(use, path)
+    found: dict[str, Clash] = {}
+    for path in listed:
+        for key, use in names(path):
+            other = next(((u, p) for u, p in uses[key].items() if u != use), None)
+            if other is not None:
+                found[path] = Clash(path, other[1], use[0], other[0][0])
+                break
+    return found

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from git_eosvc.errors import ManifestError
 from git_eosvc.hashing import hash_bytes
-from git_eosvc.manifest import HEADER, MAX_SIZE, Entry, Manifest, clashes, decode, encode, encode_entry
+from git_eosvc.manifest import HEADER, MAX_SIZE, Entry, Manifest, decode, encode, encode_entry
+from git_eosvc.paths import clashes
 
 OIDS = [hash_bytes(b"one"), hash_bytes(b"two")]
 FUZZ = settings(max_examples=200, deadline=None)

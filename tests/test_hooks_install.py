@@ -301,7 +301,7 @@ def test_commands_warn_when_the_hooks_went_missing(tmp_path: Path) -> None:
 def test_the_quick_manifest_comparison_is_exact() -> None:
     from git_eosvc.hashing import hash_bytes
     from git_eosvc.manifest import Entry, Manifest, encode
-    from git_eosvc.engine.precommit import _lists_exactly
+    from git_eosvc.manifest import lists_exactly as _lists_exactly
 
     def entries(*items: tuple[str, bytes]) -> dict[str, Entry]:
         return {p: Entry(p, hash_bytes(b), len(b)) for p, b in items}

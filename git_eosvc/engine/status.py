@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..access import Section
 from ..conflicts import conflict_state
-from ..manifest import EMPTY, Changes, Entry, Manifest, diff
+from ..manifest import EMPTY, Changes, Entry, Manifest, diff, lists_exactly
 from ..merge import Conflict
 from .workspace import Workspace
 
@@ -27,10 +28,11 @@ def status(ws: Workspace, remote: bool = False) -> list[SectionStatus]:
     out: list[SectionStatus] = []
     views: dict[str, Manifest] = {}
     head = ws.repo.head()
+    head_bytes = {s.manifest: ws.repo.file_at(head, s.manifest) for s in ws.sections} if head else {}
     for section in ws.sections:
-        committed = ws.head_manifest(section, head) if head else EMPTY
         state = conflict_state(ws.repo, section.manifest, section.path)
         if state is not None:
+            committed = ws.head_manifest(section, head) if head else EMPTY
             # Mid-merge the workspace still holds our side: comparing it with the manifest
             # would report the merge's incoming changes as "not recorded" (and `add` would
             # undo them). Show what the merge brings, and what is left to resolve.
@@ -40,11 +42,18 @@ def status(ws: Workspace, remote: bool = False) -> list[SectionStatus]:
             out.append(SectionStatus(section, diff(before, state.clean), diff(EMPTY, EMPTY),
                                      conflicted=True, conflicts=list(state.conflicts)))
             continue
-        working = ws.working_manifest(section)
         present = (ws.workdir / section.path).is_dir()
+        current = ws.current(section)
+        data = _read(ws.workdir / section.manifest)
+        if data is not None and data == head_bytes.get(section.manifest) and lists_exactly(data, current):
+            # the common case: committed, recorded and on disk alike, without a strict parse
+            out.append(SectionStatus(section, diff(EMPTY, EMPTY), diff(EMPTY, EMPTY)))
+            views[section.manifest] = ws.working_manifest(section) if remote else Manifest()
+            continue
+        committed = ws.head_manifest(section, head) if head else EMPTY
+        working = ws.working_manifest(section)
         if not present and not working and not committed:
             continue
-        current = ws.current(section)
         views[section.manifest] = working
         absent = ws.not_materialised(section, working, current)
         pending = ws.pending_deletions(section, working, current)
@@ -69,3 +78,10 @@ def _not_uploaded(ws: Workspace, out: list[SectionStatus], views: dict[str, Mani
         for st, e in items:
             if e.oid in missing:
                 st.not_uploaded.append(e)
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
