@@ -18,7 +18,8 @@ _STANDARD_KEYS = ("data", "output", "model")
 _MODEL_KEYS = ("model", "checkpoints", "fit")
 _VALUES = ("public", "private")
 # every manifest any kind of repo can have (the hooks' no-Python fast path checks these)
-MANIFESTS = ("data.eosvc", "output.eosvc", "model/checkpoints.eosvc", "model/framework/fit.eosvc")
+SECTION_PATHS = ("data", "output", "model/checkpoints", "model/framework/fit")  # every kind's, together
+MANIFESTS = tuple(manifest_name(p) for p in SECTION_PATHS)
 
 
 @dataclass(frozen=True)

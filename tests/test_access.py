@@ -111,3 +111,13 @@ def test_missing_access_json_says_how_to_add_one(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         access.load(tmp_path)
     assert "git eosvc init" in (info.value.hint or "")
+
+
+def test_every_section_any_kind_can_have_is_known_to_the_hooks_fast_path() -> None:
+    """The sh fast path of the hooks compares exactly access.MANIFESTS: a section missing
+    there would never be reconciled without Python noticing."""
+    seen = set()
+    for text in ('{"data": "public", "output": "private", "model": "public"}', '{"model": "public"}',
+                 '{"checkpoints": "public", "fit": "private"}'):
+        seen |= {s.manifest for s in access.parse(text).sections}
+    assert seen == set(access.MANIFESTS)
