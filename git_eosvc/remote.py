@@ -184,10 +184,17 @@ class Remote:
                           f"{item.size} recorded); re-run `git eosvc add`")
         try:
             if size < self._threshold:
-                with open(item.source, "rb") as f, self._slots:
-                    # The server checks the bytes against the sha256 we name them by.
-                    client.put_object(Bucket=item.bucket, Key=key, Body=f, ContentLength=size,
-                                      ChecksumSHA256=b64(bytes.fromhex(item.oid)))
+                with open(item.source, "rb") as f:
+                    # The server checks the bytes against the sha256 we name them by (and,
+                    # where it ignores that, against their MD5); read outside the request slot.
+                    sha, md5 = hash_range(f, 0, size, md5=True)
+                    if sha.hex() != item.oid:  # the bytes are not those it was added as
+                        raise Failed(f"{item.source} changed since it was hashed (its bytes are no longer "
+                                     f"{item.oid.short}); re-run `git eosvc add`")
+                    f.seek(0)
+                    with self._slots:
+                        client.put_object(Bucket=item.bucket, Key=key, Body=f, ContentLength=size,
+                                          ChecksumSHA256=b64(bytes.fromhex(item.oid)), ContentMD5=b64(md5))
                 progress.update(size)
             else:
                 self._upload_multipart(client, item, key, size, parts, progress)
@@ -228,7 +235,8 @@ class Remote:
                      offset: int, length: int, progress: Progress) -> dict[str, Any]:
         with open(item.source, "rb") as f:
             # Hash outside the request slot: CPU work should not hold a network slot.
-            checksum = b64(hash_range(f, offset, length))
+            # (no Content-MD5 here: a second digest of every large part costs the push CPU)
+            checksum = b64(hash_range(f, offset, length)[0])
             with self._slots:
                 response = client.upload_part(
                     Bucket=item.bucket, Key=key, UploadId=upload_id, PartNumber=number,

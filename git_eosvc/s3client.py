@@ -154,16 +154,20 @@ class FileSlice:
         return True
 
 
-def hash_range(f: BinaryIO, offset: int, length: int) -> bytes:
-    digest = hashlib.sha256()
+def hash_range(f: BinaryIO, offset: int, length: int, md5: bool = False) -> tuple[bytes, bytes]:
+    """(sha256, md5 or b"") of `length` bytes of `f` from `offset`, in one pass. S3 checks
+    the sha256 we send; servers that ignore it (rclone, moto) still check Content-MD5."""
+    sha, other = hashlib.sha256(), hashlib.md5(usedforsecurity=False) if md5 else None
     f.seek(offset)
     while length > 0:
         data = f.read(min(CHUNK, length))
         if not data:
             raise OSError(f"{getattr(f, 'name', 'file')} shrank while uploading")
-        digest.update(data)
+        sha.update(data)
+        if other is not None:
+            other.update(data)
         length -= len(data)
-    return digest.digest()
+    return sha.digest(), other.digest() if other is not None else b""
 
 
 def b64(raw: bytes) -> str:

@@ -11,7 +11,8 @@ Where rclone 1.75 differs from AWS (the xfail/skip reasons give the details):
 - an unsigned request to a server with --auth-key gets 400 (HEAD: no code; GET:
   UnsupportedAlgorithm), not 403 (git-eosvc treats it as a refusal when it has no
   credentials); there are no bucket policies;
-- x-amz-checksum-sha256 is stored and echoed, never checked (Content-MD5 is);
+- x-amz-checksum-sha256 is stored and echoed, never checked (Content-MD5 is, and git-eosvc
+  sends it too, and re-hashes a single-part body before sending it);
 - a ranged GET answers 200 with Content-Range (not 206), and carries the whole object's
   x-amz-checksum-* header, which botocore's default response validation rejects.
 
@@ -400,13 +401,9 @@ def test_anonymous_read_from_the_keyed_rclone_names_credentials(rs3: RcloneS3, t
     assert "without credentials" in checked, checked
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "rclone serve s3 stores x-amz-checksum-sha256 without checking it (it checks Content-MD5: "
-    "BadDigest); git_eosvc.remote.Remote._upload_one relies on 'The server checks the bytes "
-    "against the sha256 we name them by', so a body corrupted on the way is stored under "
-    "its hash (downloads reject it; `verify` only checks presence). moto does not check "
-    "either; tests/faultproxy.py's verify_sha256 emulates S3."))
-def test_server_refuses_a_body_that_does_not_match_its_sha256(rs3: RcloneS3, tmp_path: Path) -> None:
+# rclone (like moto) ignores x-amz-checksum-sha256; git-eosvc re-hashes what it sends, and
+# sends Content-MD5, which both check
+def test_a_body_that_does_not_match_its_sha256_never_lands(rs3: RcloneS3, tmp_path: Path) -> None:
     """In process, through git-eosvc's own upload: a file whose bytes are not those it is
     named by (as if corrupted between hashing and the wire) must not land on S3."""
     from git_eosvc.config import Settings
