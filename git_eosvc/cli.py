@@ -34,6 +34,14 @@ def cmd_init(args: argparse.Namespace) -> int:
         ui.info("access.json exists; kept as it is")
     for name in touched:
         ui.info(f"wrote {name}")
+    if args.create_buckets:
+        from .cli_common import workspace
+
+        with workspace(start=repo.workdir) as ws:
+            for bucket, public in ((ws.settings.public_bucket, True), (ws.settings.private_bucket, False)):
+                made = ws.remote().create_bucket(bucket, public_read=public)
+                ui.info(f"{'created' if made else 'found'} bucket {bucket}"
+                        + (" (anyone may read its objects; nobody may list it)" if public else " (private)"))
     return _install(repo, force=False, chain=False)
 
 
@@ -234,6 +242,9 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     sp.add_argument("--public-bucket")
     sp.add_argument("--private-bucket")
     sp.add_argument("--endpoint", help="S3 endpoint URL (default: AWS)")
+    sp.add_argument("--create-buckets", action="store_true",
+                    help="create the public and private buckets (needs credentials); the public one "
+                         "gets a policy that lets anyone read objects, not list them")
 
     sp = add("install", cmd_install, "once per clone: hooks and drivers, then materialise HEAD's artifacts")
     g = sp.add_mutually_exclusive_group()

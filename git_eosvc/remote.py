@@ -22,7 +22,7 @@ from .progress import Progress
 from .transfer import Download, Failed, TransferReport, Upload, gather, report_of, run_item, unique
 from .s3list import list_present
 from .s3client import (CREDENTIAL_HINT, Credentials, b64, error_code, describe_error, hash_range, is_stream_error,
-                       object_size, FileSlice, http_status, make_client)
+                       object_size, FileSlice, http_status, make_client, create_bucket)
 
 if TYPE_CHECKING:
     from .cache import Store
@@ -73,6 +73,10 @@ class Remote:
 
     def url(self, bucket: str, oid: Sha256) -> str:
         return f"s3://{bucket}/{self.key(oid)}"
+
+    def create_bucket(self, bucket: str, public_read: bool) -> bool:
+        """Create `bucket` (False: it was already ours); see s3client.create_bucket."""
+        return create_bucket(self._client(signed=True), bucket, self.settings.region, public_read)
 
     def close(self) -> None:
         """Release the clients' connection pools."""

@@ -18,7 +18,7 @@ from typing import Any, BinaryIO, Mapping
 
 from . import __version__
 from .config import Settings
-from .errors import CredentialsError
+from .errors import CredentialsError, TransferError
 from .hashing import CHUNK
 
 RETRIES = {"mode": "standard", "max_attempts": 5}  # bounded, with backoff on throttling and 5xx
@@ -216,3 +216,43 @@ def is_stream_error(e: Exception) -> bool:
     kinds = tuple(getattr(x, name) for name in (
         "ResponseStreamingError", "IncompleteReadError", "ReadTimeoutError") if hasattr(x, name))
     return isinstance(e, kinds)
+
+
+_PUBLIC_READ = ('{"Version":"2012-10-17","Statement":[{"Sid":"eosvc-public-read","Effect":"Allow",'
+                '"Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::%s/*"}]}')
+
+
+def create_bucket(client: Any, bucket: str, region: str, public_read: bool) -> bool:
+    """Create `bucket` (True) or find it already ours (False); with `public_read`, let anyone
+    GetObject (only that: no listing), which anonymous readers of public sections need."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return _create_bucket(client, bucket, region, public_read)
+    except (ClientError, BotoCoreError) as e:
+        raise TransferError(f"could not create bucket {bucket}: {describe_error(e)}",
+                            hint="check that these credentials may create buckets and set bucket "
+                                 "policies, or create the buckets yourself") from None
+
+
+def _create_bucket(client: Any, bucket: str, region: str, public_read: bool) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:  # us-east-1 answers 200 to creating a bucket one owns: ask first
+        client.head_bucket(Bucket=bucket)
+        created = False
+    except ClientError as e:
+        if http_status(e) != 404:
+            raise
+        created = True
+        kwargs: dict[str, Any] = {"Bucket": bucket}
+        if region and region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        client.create_bucket(**kwargs)
+    if public_read:
+        try:  # AWS blocks public policies on new buckets; other servers may not know the call
+            client.delete_public_access_block(Bucket=bucket)
+        except ClientError:
+            pass
+        client.put_bucket_policy(Bucket=bucket, Policy=_PUBLIC_READ % bucket)
+    return created

@@ -62,8 +62,8 @@ def report_error(exc: BaseException, where: str = "", warn: bool = False) -> int
         message, hint, code = exc.message, exc.hint, exc.exit_code
     elif isinstance(exc, OSError) and exc.errno in _OS_HINTS:
         # the machine said no (full disk, permissions, read-only): not a bug to report
-        where = exc.filename if exc.filename is not None else "the disk"
-        message, code = f"{exc.strerror or 'error'} on {where}", 1
+        place = exc.filename if exc.filename is not None else "the disk"
+        message, code = f"{exc.strerror or 'error'} on {place}", 1
         hint = _OS_HINTS[exc.errno]
     else:
         message = f"unexpected {type(exc).__name__}: {exc}"

@@ -164,7 +164,8 @@ def test_a_full_disk_is_a_one_line_error(tmp_path: Path, remote: Path, s3: S3, m
     capsys.readouterr()
     assert cli.main(["add"]) == 1
     err = capsys.readouterr().err
-    assert "No space left on device on " in err and "free some space" in err
+    assert "error: No space left on device on " in err and "free some space" in err
+    assert err.count("abc.tmp") == 1  # the path once, after the cause
     assert "unexpected" not in err and "Traceback" not in err
     assert "data/big.bin" not in (a / "data.eosvc").read_text()  # nothing half-recorded
 
@@ -240,3 +241,23 @@ def test_an_add_killed_mid_copy_leaves_the_store_and_manifest_whole(tmp_path: Pa
     assert "data/big.bin" in (a / "data.eosvc").read_text()
     verify = eosvc(a, "verify", "--local")
     assert "corrupt" not in verify.stderr
+
+
+def test_a_fetched_commit_that_makes_a_section_a_file_cannot_take_its_artifacts(
+        tmp_path: Path, remote: Path, s3: S3) -> None:
+    import shutil
+
+    a, b = pushed_and_cloned(tmp_path, remote, {"data/x.csv": "x\n"})
+    write(b, "data/result.csv", "colleague's unsaved work\n")
+    shutil.rmtree(a / "data")
+    (a / "data.eosvc").unlink()
+    write(a, "data", "a file where the section was\n")
+    env = dict(os.environ, EOSVC_SKIP="1")
+    subprocess.run(["git", "add", "-A", "-f", "data", "data.eosvc"], cwd=a, check=True, env=env)
+    subprocess.run(["git", "commit", "-q", "--no-verify", "-m", "data is a file"], cwd=a, check=True, env=env)
+    push = git(a, "push", "-q", check=False)  # with the hooks: refused
+    assert push.returncode != 0 and "data" in push.stderr
+    subprocess.run(["git", "push", "-q", "--no-verify"], cwd=a, check=True, env=env)
+    git(b, "pull", "-q", "--no-rebase", "--no-edit", check=False)
+    oid = hash_bytes(b"colleague's unsaved work\n")
+    assert (b / ".git/eosvc/objects" / oid.shard()).read_bytes() == b"colleague's unsaved work\n"

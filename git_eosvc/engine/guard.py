@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import os
 import stat
+from pathlib import Path
 from typing import Iterable, Sequence
 
 from ..errors import UsageError
+from ..paths import under
 from .workspace import Workspace
 
 LOCAL_STATE = ".eosvc"  # never committed: git-eosvc's (and EOSVC's) local state
+_TREE = 0o040000  # a tree entry's mode
 
 
 def guarded(ws: Workspace) -> list[str]:
@@ -25,19 +28,35 @@ def guarded(ws: Workspace) -> list[str]:
 
 
 def refuse_staged(ws: Workspace, index_file: str | None = None) -> None:
-    """pre-commit: refuse a commit whose index tracks anything under a section or `.eosvc/`."""
+    """pre-commit: refuse a commit whose index tracks anything under a section or `.eosvc/`,
+    or a file or link where a section or one of its parents must be a directory."""
     found = ws.repo.tracked(guarded(ws), index_file=index_file)
+    found += [a for a in _ancestors(ws) if ws.repo.index_blob_id(a, index_file) is not None]
     if found:
         raise _refusal(found, "this commit would track", staged=True)
 
 
 def refuse_pushed(ws: Workspace, commits: Iterable[str]) -> None:
-    """pre-push: refuse when any pushed commit tracks anything under a section or `.eosvc/`."""
+    """pre-push: refuse when any pushed commit tracks anything under a section or `.eosvc/`,
+    or a file or link in place of a section's parent directory."""
     paths = guarded(ws)
     for commit in commits:
-        if any(ws.repo.entry_at(commit, p) is not None for p in paths):
-            found = ws.repo.tracked(paths, rev=commit)
+        found = _blocking(ws, commit, paths)
+        if found:
             raise _refusal(found, f"commit {commit[:10]} tracks", staged=False)
+
+
+def _ancestors(ws: Workspace) -> list[str]:
+    """The directories above the sections (`model`, `model/framework`): they must stay directories."""
+    return sorted({s.path.rsplit("/", i)[0] for s in ws.access.sections
+                   for i in range(1, s.path.count("/") + 1)})
+
+
+def _blocking(ws: Workspace, commit: str, paths: Sequence[str]) -> list[str]:
+    """What `commit` tracks inside or in place of the guarded paths (empty: nothing)."""
+    if any(ws.repo.entry_at(commit, p) is not None for p in paths):
+        return ws.repo.tracked(paths, rev=commit)
+    return [a for a in _ancestors(ws) if (ws.repo.entry_at(commit, a) or (_TREE, ""))[0] != _TREE]
 
 
 def _refusal(found: Sequence[str], what: str, staged: bool) -> UsageError:
@@ -54,16 +73,19 @@ def _refusal(found: Sequence[str], what: str, staged: bool) -> UsageError:
 
 
 def save_before_overwrite(ws: Workspace, tips: Iterable[str]) -> list[tuple[str, str]]:
-    """Fetched commits that track files inside a section: save the work tree's own bytes at
-    those paths (ignored artifacts git would overwrite without asking) in the store.
-    Returns (path, sha256) of what was saved."""
+    """Fetched commits that track files inside a section, or a file in place of a section
+    (or of its parent): save the work tree's own bytes there (ignored artifacts git would
+    overwrite or remove without asking) in the store. Returns (path, sha256) of what was saved."""
     paths = guarded(ws)
     saved: list[tuple[str, str]] = []
     seen: set[str] = set()
     for tip in tips:
-        if not any(ws.repo.entry_at(tip, p) is not None for p in paths):
+        found = _blocking(ws, tip, paths)
+        if not found:
             continue
-        for rel in ws.repo.tracked(paths, rev=tip):
+        # a section git would replace wholesale: everything in it is at risk
+        whole = [s.path for s in ws.access.sections if any(under(s.path, f) for f in found)]
+        for rel in found + [p for w in whole for p in _files_under(ws.workdir, w)]:
             if rel in seen:
                 continue
             seen.add(rel)
@@ -71,7 +93,14 @@ def save_before_overwrite(ws: Workspace, tips: Iterable[str]) -> list[tuple[str,
                 st = os.lstat(ws.workdir / rel)
             except OSError:
                 continue
-            if not stat.S_ISREG(st.st_mode):
-                continue
-            saved.append((rel, ws.store.add_file(ws.workdir / rel)))
+            if stat.S_ISREG(st.st_mode):
+                saved.append((rel, ws.store.add_file(ws.workdir / rel)))
     return saved
+
+
+def _files_under(workdir: Path, section: str) -> list[str]:
+    out: list[str] = []
+    for dirpath, dirs, files in os.walk(workdir / section):
+        dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(dirpath, d))]
+        out += [Path(dirpath, f).relative_to(workdir).as_posix() for f in files]
+    return out

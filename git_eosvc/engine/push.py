@@ -242,6 +242,13 @@ def upload_needs(ws: Workspace, needs: Sequence[Need], dry_run: bool = False) ->
             hint="export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (credentials are read from "
                  "the environment only)")
     report = remote.upload([Upload(n.bucket, n.oid, n.size, ws.store.object_path(n.oid)) for n in missing])
+    no_bucket = sorted({n.bucket for n in missing if "NoSuchBucket" in report.failed.get(n.oid, "")})
+    if no_bucket:  # one line for the cause, not one per object
+        raise TransferError(
+            f"bucket {' and '.join(no_bucket)} does not exist on {ws.settings.endpoint or 'AWS S3'}; "
+            "nothing was pushed to git",
+            hint="`git eosvc init --create-buckets` creates them (the public one readable by anyone), "
+                 "or set eosvc.publicBucket / eosvc.privateBucket to buckets that exist")
     if report.failed:
         paths = {n.oid: n.path for n in missing}
         lines = "\n".join(f"  {paths.get(o, o)}: {why}" for o, why in list(report.failed.items())[:10])
