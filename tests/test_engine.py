@@ -62,8 +62,8 @@ def test_intermediate_commits_are_uploaded(tmp_path: Path, remote: Path, s3: S3)
         commit_all(a, v)
     eosvc(a, "push")
     b = clone(tmp_path, remote, "b")
-    git(b, "checkout", "-q", "HEAD~1")
-    eosvc(b, "checkout")
+    eosvc(b, "install")
+    git(b, "checkout", "-q", "HEAD~1")  # post-checkout downloads the middle commit's object
     assert (b / "data/model.txt").read_bytes() == b"middle"
 
 

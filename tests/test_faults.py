@@ -323,7 +323,9 @@ def pulling(published: Published, proxy: FaultProxy, monkeypatch: pytest.MonkeyP
 def behind(tmp_path: Path, published: Published, name: str = "b") -> Path:
     """A clone one commit behind the remote, hooks installed: its `git pull` brings
     data/big.bin (three ranged GETs at the real defaults)."""
-    b = clone(tmp_path, published.remote, name)  # no hooks yet: nothing downloads
+    # setup, not a stand-in for a hook: the clone is put one behind before its one-time
+    # install, so data/big.bin was never downloaded here (installing first would cache it)
+    b = clone(tmp_path, published.remote, name)
     git(b, "reset", "-q", "--hard", "HEAD~1")
     eosvc(b, "install")
     assert (b / "data/small.txt").exists() and not (b / "data/big.bin").exists()

@@ -7,7 +7,6 @@ run `git eosvc checkout`, which is a no-op when the hook already materialised.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from conftest import S3, eosvc, git
@@ -19,26 +18,18 @@ from git_eosvc.manifest import decode
 
 def branches(tmp_path: Path, remote: Path, base: dict[str, str], ours: dict[str, str | None],
              theirs: dict[str, str | None]) -> Path:
-    """main = base + ours, feature = base + theirs (None deletes); main checked out.
-
-    Hooks are off while the branches are built (for speed: the explicit checkout does
-    their work); the merges under test run with whatever hooks `install` put in place.
-    """
-    os.environ["EOSVC_SKIP"] = "1"
-    try:
-        a = new_repo(tmp_path, remote)
-        for path, text in base.items():
-            write(a, path, text)
-        commit_all(a, "base")
-        git(a, "checkout", "-q", "-b", "feature")
-        _apply(a, theirs)
-        commit_all(a, "theirs")
-        git(a, "checkout", "-q", "main")
-        eosvc(a, "checkout")
-        _apply(a, ours)
-        commit_all(a, "ours")
-    finally:
-        del os.environ["EOSVC_SKIP"]
+    """main = base + ours, feature = base + theirs (None deletes); main checked out, built
+    with plain git and the installed hooks (which bring main's bytes back after the switch)."""
+    a = new_repo(tmp_path, remote)
+    for path, text in base.items():
+        write(a, path, text)
+    commit_all(a, "base")
+    git(a, "checkout", "-q", "-b", "feature")
+    _apply(a, theirs)
+    commit_all(a, "theirs")
+    git(a, "checkout", "-q", "main")
+    _apply(a, ours)
+    commit_all(a, "ours")
     return a
 
 
