@@ -16,10 +16,13 @@ from .repo import Repo
 
 
 @contextmanager
-def workspace(check_lock: bool = True, start: Path | None = None) -> Iterator[Workspace]:
-    """The workspace for one command; the notes it collected are printed at the end."""
-    ws = Workspace.open(start, check_lock=check_lock)
-    stale = install.check(ws.repo)
+def workspace(check_lock: bool = True, start: Path | None = None,
+              repo: Repo | None = None) -> Iterator[Workspace]:
+    """The workspace for one command (or hook, which passes the `repo` it already opened);
+    the notes it collected are printed at the end. Commands also say when this clone's
+    hooks are missing or stale; a hook that runs is the wrong place to pay for that."""
+    ws = Workspace.open(start, check_lock=check_lock, repo=repo)
+    stale = install.check(ws.repo) if repo is None else None
     if stale:
         ui.warn(stale)
     try:

@@ -90,7 +90,7 @@ def _pre_commit(args: list[str]) -> int:
     from .engine.precommit import pre_commit_check
 
     index = os.environ.get("GIT_INDEX_FILE") or None  # relative to the top level, our cwd
-    with workspace(start=repo.workdir) as ws:
+    with workspace(repo=repo) as ws:
         report = pre_commit_check(ws, os.path.abspath(index) if index else None)
     if report.behind:
         ui.info("git-eosvc: the work tree's artifacts do not match the manifests yet, so changes to "
@@ -132,7 +132,7 @@ def _pre_push(args: list[str]) -> int:
     from .cli_common import workspace
     from .engine.push import upload_for_push
 
-    with workspace(start=repo.workdir) as ws:
+    with workspace(repo=repo) as ws:
         result = upload_for_push(ws, updates, remote, url)
         if unseen:
             try:
@@ -220,9 +220,8 @@ def _reference_transaction(args: list[str]) -> int:
         from .cli_common import workspace
         from .engine.guard import save_before_overwrite
 
-        with workspace(start=repo.workdir) as ws:
+        with workspace(repo=repo) as ws:  # closes the repo too
             saved = save_before_overwrite(ws, tips)
-        repo.close()
         for path, oid in saved:
             ui.warn(f"git-eosvc: fetched commits track {path} in git, inside a section; your bytes "
                     f"there are saved in the local store as {oid} (`git eosvc` refuses to push such commits)")
@@ -303,9 +302,8 @@ def _reconcile(name: str) -> None:
     from .cli_common import report_checkout, workspace
     from .engine.checkout import reconcile
 
-    with workspace(start=repo.workdir) as ws:
+    with workspace(repo=repo) as ws:  # closes the repo too
         result = reconcile(ws)
-    repo.close()
     if result is None:
         return
     report_checkout(result, prefix="git-eosvc: ")

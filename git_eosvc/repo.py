@@ -236,30 +236,36 @@ class Repo:
             raise ManifestError(f"{manifest_path} is a directory, expected a manifest file") from None
         return decode(data, manifest_path, section)
 
-    def _ls_files(self, flag: str, path: str, index_file: str | None = None) -> list[tuple[int, str, int]]:
-        """(mode, id, stage) of the index entries at exactly `path`, read fresh."""
+    def _ls_files(self, flag: str, paths: Sequence[str],
+                  index_file: str | None = None) -> list[tuple[str, int, str, int]]:
+        """(path, mode, id, stage) of the index entries at exactly `paths`, read fresh, in one call."""
         env = None if index_file is None else {**os.environ, "GIT_INDEX_FILE": index_file}
-        out = run_git(["--literal-pathspecs", "ls-files", flag, "-z", "--", path], self.workdir,
-                      env=env).stdout if path else b""
+        out = run_git(["--literal-pathspecs", "ls-files", flag, "-z", "--", *paths], self.workdir,
+                      env=env).stdout if paths else b""
+        wanted = {os.fsencode(p) for p in paths}
         recs = [rec.partition(b"\t") for rec in out.split(b"\0") if rec]
-        fields = [meta.split(b" ") for meta, _, name in recs if name == os.fsencode(path)]
-        return [(int(mode, 8), oid.decode(), int(stage)) for mode, oid, stage in fields]
+        fields = [(os.fsdecode(name), meta.split(b" ")) for meta, _, name in recs if name in wanted]
+        return [(name, int(mode, 8), oid.decode(), int(stage)) for name, (mode, oid, stage) in fields]
 
     def skip_worktree(self, path: str) -> bool:
         """Whether `path` is in the index but left out of the work tree (sparse checkout)."""
         out = run_git(["--literal-pathspecs", "ls-files", "-t", "-z", "--", path], self.workdir).stdout
         return any(rec[:2] == b"S " and rec[2:] == os.fsencode(path) for rec in out.split(b"\0"))
 
+    def index_blob_ids(self, paths: Sequence[str], index_file: str | None = None) -> dict[str, str]:
+        """path -> blob id staged (stage 0) for those of `paths` the index (or `index_file`,
+        git's GIT_INDEX_FILE) has as a file or link; one git call."""
+        return {name: oid for name, mode, oid, stage in self._ls_files("-s", paths, index_file)
+                if stage == 0 and _is_blob_mode(mode)}
+
     def index_blob_id(self, path: str, index_file: str | None = None) -> str | None:
         """The blob id staged (stage 0) for `path`, in the index or in `index_file` (GIT_INDEX_FILE)."""
-        found = [oid for mode, oid, stage in self._ls_files("-s", path, index_file)
-                 if stage == 0 and _is_blob_mode(mode)]
-        return found[0] if found else None
+        return self.index_blob_ids([path], index_file).get(path)
 
     def index_stages(self, path: str) -> tuple[bytes | None, bytes | None, bytes | None] | None:
         """(base, ours, theirs) bytes of an unmerged path; None when `path` is not unmerged."""
-        entries = self._ls_files("-u", path)
-        stages = {stage: self.blob(oid) for mode, oid, stage in entries if _is_blob_mode(mode)}
+        entries = self._ls_files("-u", [path])
+        stages = {stage: self.blob(oid) for _, mode, oid, stage in entries if _is_blob_mode(mode)}
         return (stages.get(1), stages.get(2), stages.get(3)) if entries else None
 
     def current_branch(self) -> str | None:

@@ -174,12 +174,6 @@ class StatCache:
         enc, errs = _FS_ENCODING
         return {r[0].decode(enc, errs): r for r in rows}
 
-    def get_many(self, prefix: str) -> dict[str, tuple[int, int, int, int, int, str]]:
-        """abspath -> (dev, ino, size, mtime_ns, ctime_ns, sha256) for the rows under prefix
-        that pass the racy check; the caller still compares the stat tuple."""
-        return {p: (r[1] & U64, r[2] & U64, r[3], r[4], r[5], r[6])
-                for p, r in self.load_rows(prefix).items() if r[6] is not None}
-
     def lookup(self, abspath: str, st: os.stat_result) -> Sha256 | None:
         """The cached sha256 of abspath if the entry matches st and is trusted."""
         import sqlite3

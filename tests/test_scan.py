@@ -12,6 +12,7 @@ import pytest
 
 from git_eosvc.errors import EosvcError, UsageError
 from git_eosvc.hashing import Sha256
+from git_eosvc.statcache import U64
 from git_eosvc.scan import SKIP_GIT, SKIP_SPECIAL, SKIP_SYMLINK, StatCache, scan
 
 
@@ -142,7 +143,7 @@ def test_rescan_with_stat_cache_hashes_nothing(work: Path, db: Path) -> None:
         # A deleted file disappears from the result and from the database.
         (work / "data/sub/b").unlink()
         assert set(scan(work, "data", cache).files) == set(names) - {"data/sub/b"}
-        assert str(work / "data/sub/b") not in cache.get_many(str(work / "data") + "/")
+        assert str(work / "data/sub/b") not in cache.load_rows(str(work / "data") + "/")
 
 
 def test_same_size_edit_with_restored_mtime_is_detected_via_ctime(work: Path, db: Path) -> None:
@@ -178,7 +179,7 @@ def test_racy_window_entries_are_not_trusted(work: Path, db: Path) -> None:
         # window, not luck, is what caught the edit above.
         cache.record([(str(f), st, stale)], written_ns=time.time_ns() + 10**10)
         assert cache.lookup(str(f), st) == stale
-        assert cache.get_many(str(work) + "/")[str(f)][5] == stale
+        assert cache.load_rows(str(work) + "/")[str(f)][6] == stale
         assert scan(work, "data", cache).files["data/x.bin"].oid == stale
 
 
@@ -227,4 +228,4 @@ def test_huge_inode_numbers_round_trip(work: Path, db: Path) -> None:
     with StatCache(db, racy_ns=0) as cache:
         cache.record([(str(f), st, sha(b"a"))], written_ns=time.time_ns() + 10**10)
         assert cache.lookup(str(f), st) == sha(b"a")
-        assert cache.get_many(str(work) + "/")[str(f)][1] == 2**64 - 5
+        assert cache.load_rows(str(work) + "/")[str(f)][2] & U64 == 2**64 - 5

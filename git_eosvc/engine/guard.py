@@ -31,7 +31,7 @@ def refuse_staged(ws: Workspace, index_file: str | None = None) -> None:
     """pre-commit: refuse a commit whose index tracks anything under a section or `.eosvc/`,
     or a file or link where a section or one of its parents must be a directory."""
     found = ws.repo.tracked(guarded(ws), index_file=index_file)
-    found += [a for a in _ancestors(ws) if ws.repo.index_blob_id(a, index_file) is not None]
+    found += sorted(ws.repo.index_blob_ids(_ancestors(ws), index_file))
     if found:
         raise _refusal(found, "this commit would track", staged=True)
 

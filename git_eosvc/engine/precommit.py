@@ -35,8 +35,11 @@ def pre_commit_check(ws: Workspace, index_file: str | None = None) -> PreCommitR
     # A work tree not yet materialised to its manifests (a reconcile that could not run)
     # holds other commits' bytes: judging, or auto-adding, them would record stale files.
     report.behind = not ws.is_current()
+    manifests = [s.manifest for s in ws.access.sections]
+    staged = ws.repo.index_blob_ids(manifests, index_file)
     for section in () if report.behind else ws.sections:
-        changes = _unrecorded(ws, section, _staged_bytes(ws.repo, section.manifest, index_file))
+        blob_id = staged.get(section.manifest)
+        changes = _unrecorded(ws, section, None if blob_id is None else ws.repo.blob(blob_id))
         if changes:
             report.unrecorded.append((section, changes))
     if report.unrecorded and ws.settings.auto_add:
@@ -46,15 +49,11 @@ def pre_commit_check(ws: Workspace, index_file: str | None = None) -> PreCommitR
                  for e in (*ch.added, *ch.removed, *(n for _, n in ch.modified))]
         report.auto_added = add(ws, paths).changed or [s.manifest for s, _ in report.unrecorded]
         report.unrecorded = []
+        staged = ws.repo.index_blob_ids(manifests, index_file)  # `git add` changed the index
     parents = _parent_commits(ws.repo)
     for section in ws.access.sections:
-        report.missing += _not_stored(ws, section, index_file, parents)
+        report.missing += _not_stored(ws, section, staged.get(section.manifest), parents)
     return report
-
-
-def _staged_bytes(repo: Repo, path: str, index_file: str | None) -> bytes | None:
-    blob_id = repo.index_blob_id(path, index_file)
-    return None if blob_id is None else repo.blob(blob_id)
 
 
 def _unrecorded(ws: Workspace, section: Section, staged: bytes | None) -> Changes | None:
@@ -85,11 +84,10 @@ def _parent_commits(repo: Repo) -> list[str]:
     return [c for oid in ids for c in [repo.commit_of(oid)] if c]
 
 
-def _not_stored(ws: Workspace, section: Section, index_file: str | None,
+def _not_stored(ws: Workspace, section: Section, blob_id: str | None,
                 parents: Sequence[str]) -> list[Entry]:
-    """Staged entries whose objects are neither in the local store nor already in a parent
-    commit (those were checked when that commit was made, and may be on S3 only)."""
-    blob_id = ws.repo.index_blob_id(section.manifest, index_file)
+    """Staged entries (the manifest's staged blob) whose objects are neither in the local
+    store nor already in a parent commit (checked when that commit was made; may be on S3 only)."""
     if blob_id is None:
         return []
     parent_blobs = {b for c in parents for b in [ws.repo.blob_id_at(c, section.manifest)] if b}

@@ -46,8 +46,10 @@ class Workspace:
         self._remote: Remote | None = None
 
     @classmethod
-    def open(cls, start: Path | None = None, check_lock: bool = True) -> "Workspace":
-        repo = Repo.discover(start)
+    def open(cls, start: Path | None = None, check_lock: bool = True,
+             repo: Repo | None = None) -> "Workspace":
+        """The workspace of `repo`, or of the repository around `start` (default: cwd)."""
+        repo = repo or Repo.discover(start)
         access = access_mod.load(repo.workdir)
         committed = config_mod.read_config_file(repo.workdir / config_mod.CONFIG_FILE)
         settings = config_mod.resolve(os.environ, repo.config_values(), committed, repo.default_name())
