@@ -16,7 +16,7 @@ from . import ui
 from .access import MODEL, AccessMap, Section
 from .errors import CredentialsError, UsageError
 from .manifest import Entry, Manifest, decode
-from .paths import under
+from .paths import path_problem, under
 from .repo import Repo
 
 _SHORT_FORMS = {"checkpoints": "model/checkpoints", "fit": "model/framework/fit"}
@@ -30,9 +30,9 @@ def normalize(access: AccessMap, raw: str) -> tuple[Section, str]:
     if not text or "\0" in text or text.startswith("/") or (len(text) > 1 and text[1] == ":"):
         raise refused
     parts = [p for p in text.split("/") if p not in ("", ".")]
-    if not parts or any(p == ".." for p in parts) or any(p.lower() == ".git" for p in parts):
-        raise refused
     rel = "/".join(parts)
+    if not parts or path_problem(rel):  # `..`, `.git`: the project's one path rule
+        raise refused
     if access.kind == MODEL and parts[0] in _SHORT_FORMS:
         rel = "/".join([_SHORT_FORMS[parts[0]], *parts[1:]])
     section = access.section_of(rel)
