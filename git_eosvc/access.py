@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError, UsageError
@@ -15,7 +15,7 @@ from .manifest import manifest_name
 ACCESS_FILE = "access.json"
 STANDARD, MODEL = "standard", "model"
 _STANDARD_KEYS = ("data", "output", "model")
-_MODEL_KEYS = ("model", "checkpoints", "fit")
+_MODEL_KEYS = ("model", "checkpoints", "fit", "framework")  # framework: EOSVC 0.1.2's name for fit
 _VALUES = ("public", "private")
 # every manifest any kind of repo can have (the hooks' no-Python fast path checks these)
 SECTION_PATHS = ("data", "output", "model/checkpoints", "model/framework/fit")  # every kind's, together
@@ -47,6 +47,9 @@ class Section:
 class AccessMap:
     kind: str
     sections: tuple[Section, ...]
+    # the sections access.json names (directly or through "model"); the others are private
+    # by default here, public under EOSVC's rules (lock.py compares EOSVC's own locks so)
+    explicit: frozenset[str] = field(default=frozenset(), compare=False)
 
     def section(self, name_or_path: str) -> Section:
         for s in self.sections:
@@ -122,8 +125,15 @@ def parse(text: str, source: str = ACCESS_FILE) -> AccessMap:
         if k not in _STANDARD_KEYS and k not in _MODEL_KEYS:
             raise ConfigError(f"{source}: unknown key {keys[k]!r}",
                               hint="allowed keys: data, output, model (standard repo) or "
-                                   "model / checkpoints, fit (model repo)")
+                                   "model / checkpoints, fit (model repo; framework = fit)")
     access = {k: _value(v, keys[k], source) for k, v in norm.items()}
+    fit_key = "fit"
+    if "framework" in access:  # an EOSVC 0.1.2 model repo
+        if "fit" in access:
+            raise ConfigError(f"{source}: \"framework\" (EOSVC 0.1.2's name) and \"fit\" both name "
+                              "model/framework/fit/", hint='keep one: {"checkpoints": ..., "fit": ...}')
+        access["fit"] = access.pop("framework")
+        fit_key = keys["framework"]
     standard = {"data", "output"} & access.keys()
     model_parts = {"checkpoints", "fit"} & access.keys()
     if standard and model_parts:
@@ -133,21 +143,22 @@ def parse(text: str, source: str = ACCESS_FILE) -> AccessMap:
         raise ConfigError(f"{source}: names no section",
                           hint='e.g. {"data": "public", "output": "private"} or {"model": "public"}')
     model_default = access.get("model", False)
+    named = frozenset(({"checkpoints", "fit"} if "model" in access else set()) | set(access)) - {"model"}
     if standard:
         return AccessMap(STANDARD, (
             Section("data", "data", "data", access.get("data", False)),
             Section("output", "output", "output", access.get("output", False)),
             Section("checkpoints", "model/checkpoints", "model", model_default),
             Section("fit", "model/framework/fit", "model", model_default),
-        ))
+        ), named)
     if "model" in access and model_parts:
         raise ConfigError(f"{source}: use either \"model\" or \"checkpoints\"/\"fit\", not both")
     return AccessMap(MODEL, (
         Section("checkpoints", "model/checkpoints", "checkpoints" if model_parts else "model",
                 access.get("checkpoints", model_default)),
-        Section("fit", "model/framework/fit", "fit" if model_parts else "model",
+        Section("fit", "model/framework/fit", fit_key if model_parts else "model",
                 access.get("fit", model_default)),
-    ))
+    ), named)
 
 
 def load(workdir: Path) -> AccessMap:

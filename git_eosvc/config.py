@@ -1,6 +1,9 @@
 """Repository settings: environment > clone's git config > committed .eosvcconfig > defaults.
 
-`resolve` is pure (mappings in, Settings out); `load` gathers the mappings.
+`resolve` is pure (mappings in, Settings out); `load` gathers the mappings. Two settings
+differ: the region falls back to the standard AWS_REGION / AWS_DEFAULT_REGION after every
+eosvc.region, and the AWS profile to read credentials from (AWS_PROFILE, then
+`git config eosvc.profile`) is the clone's own: a committed .eosvcconfig never names it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from .gitproc import run_git
 CONFIG_FILE = ".eosvcconfig"
 DEFAULT_PUBLIC_BUCKET = "eosvc-public"
 DEFAULT_PRIVATE_BUCKET = "eosvc-private"
+# EOSVC 1.x keeps model repos in their own buckets; `init` writes these for a new model repo
+MODEL_PUBLIC_BUCKET = "eosvc-models-public"
+MODEL_PRIVATE_BUCKET = "eosvc-models-private"
 DEFAULT_REGION = "us-east-1"
 DEFAULT_JOBS = 16
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
@@ -31,7 +37,11 @@ _KEYS: dict[str, tuple[str, tuple[str, ...]]] = {
     "jobs": ("eosvc.jobs", ("EOSVC_JOBS",)),
     "link_type": ("eosvc.linktype", ("EOSVC_LINK_TYPE",)),
     "auto_add": ("eosvc.autoadd", ("EOSVC_AUTO_ADD",)),
+    "profile": ("eosvc.profile", ("AWS_PROFILE",)),
 }
+# read after the git config and .eosvcconfig, not before: the standard AWS names are a
+# machine-wide default, eosvc.region is this repo's bucket region
+_FALLBACK_ENV: dict[str, tuple[str, ...]] = {"region": ("AWS_REGION", "AWS_DEFAULT_REGION")}
 
 
 @dataclass(frozen=True)
@@ -45,6 +55,9 @@ class Settings:
     jobs: int = DEFAULT_JOBS
     link_type: str = "reflink"
     auto_add: bool = False
+    profile: str | None = None  # the AWS profile named for credentials (credentials.py)
+    profile_source: str = "AWS_PROFILE"  # where it was named: AWS_PROFILE or git config eosvc.profile
+    region_source: str | None = None  # where the region came from; None: the built-in default
 
     def bucket(self, public: bool) -> str:
         return self.public_bucket if public else self.private_bucket
@@ -86,6 +99,11 @@ def resolve(env: Mapping[str, str], clone: Mapping[str, str], committed: Mapping
                 values[name] = (clone[key], f"git config {key}")
             elif key in committed:
                 values[name] = (committed[key], f"{CONFIG_FILE} {key}")
+            else:
+                for var in _FALLBACK_ENV.get(name, ()):
+                    if env.get(var):
+                        values[name] = (env[var], var)
+                        break
 
     kwargs: dict[str, object] = {}
     for name, (value, source) in values.items():
@@ -113,8 +131,15 @@ def resolve(env: Mapping[str, str], clone: Mapping[str, str], committed: Mapping
             if not value.startswith(("http://", "https://")):
                 raise ConfigError(f"{source}: endpoint must be an http:// or https:// URL, not {value!r}")
             kwargs[name] = value
+        elif name == "profile":
+            if not value or any(c in value for c in "[]\n\r\0"):
+                raise ConfigError(f"{source}: not a profile name: {value!r}")
+            kwargs[name] = value
+            kwargs["profile_source"] = "AWS_PROFILE" if source == "AWS_PROFILE" else "git config eosvc.profile"
         elif value:
             kwargs[name] = value
+            if name == "region":
+                kwargs["region_source"] = source
         else:
             raise ConfigError(f"{source}: {name} is empty")
     if "repo" not in kwargs:
@@ -126,6 +151,13 @@ def resolve(env: Mapping[str, str], clone: Mapping[str, str], committed: Mapping
                           "private data would be readable by anyone",
                           hint="set eosvc.publicBucket and eosvc.privateBucket to two different buckets")
     return settings
+
+
+def profile_of(env: Mapping[str, str], clone: Mapping[str, str]) -> tuple[str | None, str]:
+    """The AWS profile named for credentials, and where (as `resolve` decides, alone)."""
+    if (env.get("AWS_PROFILE") or "").strip():
+        return env["AWS_PROFILE"].strip(), "AWS_PROFILE"
+    return (clone.get("eosvc.profile") or "").strip() or None, "git config eosvc.profile"
 
 
 def _check_repo_name(value: str, source: str) -> None:

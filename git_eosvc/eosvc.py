@@ -1,7 +1,8 @@
-"""EOSVC's commands, git-backed: clone, download/upload --path, view.
+"""EOSVC's commands, git-backed: clone, download/upload/delete --path, view.
 
-Paths are typed the way EOSVC users type them (repo-root relative, `data/x`,
-`checkpoints/…` in model repos) and refused when they leave a section.
+Paths are typed the way EOSVC users type them (repo-root relative, `data/x`, `.` for every
+section, `checkpoints/…` and `fit/…` in model repos, and EOSVC 0.1.2's `framework/…` and
+1.x's `model/fit/…`) and refused when they leave a section.
 """
 
 from __future__ import annotations
@@ -19,7 +20,16 @@ from .manifest import Entry, Manifest, decode
 from .paths import path_problem, under
 from .repo import Repo
 
-_SHORT_FORMS = {"checkpoints": "model/checkpoints", "fit": "model/framework/fit"}
+_SHORT_FORMS = {"checkpoints": "model/checkpoints", "fit": "model/framework/fit",
+                "framework": "model/framework/fit"}  # EOSVC 0.1.2's name for fit
+ALL = ("", ".", "./")  # EOSVC's `--path .`: every section
+
+
+def targets(access: AccessMap, raw: str) -> list[tuple[Section, str]]:
+    """`--path` as (section, repo-relative path) pairs: every section for `.`."""
+    if raw.strip() in ALL:
+        return [(s, s.path) for s in access.sections]
+    return [normalize(access, raw)]
 
 
 def normalize(access: AccessMap, raw: str) -> tuple[Section, str]:
@@ -35,6 +45,8 @@ def normalize(access: AccessMap, raw: str) -> tuple[Section, str]:
         raise refused
     if access.kind == MODEL and parts[0] in _SHORT_FORMS:
         rel = "/".join([_SHORT_FORMS[parts[0]], *parts[1:]])
+    elif access.kind == MODEL and parts[:2] == ["model", "fit"]:  # EOSVC 1.x's alias
+        rel = "/".join([_SHORT_FORMS["fit"], *parts[2:]])
     section = access.section_of(rel)
     if section is None:
         if access.kind == MODEL and parts[0] in ("data", "output"):
@@ -47,9 +59,11 @@ def normalize(access: AccessMap, raw: str) -> tuple[Section, str]:
 # ================================================================== clone
 
 
-def clone(name: str, org: str, dest: Path | None, url: str | None) -> Path:
-    """`git clone`, then install and materialise; refuses early when nothing could be read."""
-    from .s3client import credentials_from_env
+def clone(name: str, org: str, dest: Path | None, url: str | None, quiet: bool = False) -> Path:
+    """`git clone`, then install and materialise; refuses early when nothing could be read.
+    `quiet` (the Python API, which prints nothing): git's output goes into the error."""
+    from .config import profile_of
+    from .credentials import find
 
     url = url or f"https://github.com/{org}/{name}.git"
     target = (dest or Path(name)).resolve()
@@ -58,25 +72,27 @@ def clone(name: str, org: str, dest: Path | None, url: str | None) -> Path:
                          hint="choose another --dest or remove it")
     created = not target.exists()
     env = dict(os.environ, EOSVC_SKIP="1")  # materialise once, below, after the checks
-    proc = _run(["git", "clone", "--", url, str(target)], env)
+    proc, said = _run(["git", "clone", "--", url, str(target)], env, quiet)
     if proc != 0:
-        raise UsageError(f"git clone {url} failed (see git's message above)")
+        raise UsageError(f"git clone {url} failed" + (f": {said}" if quiet else " (see git's message above)"))
     access_file = target / access_mod.ACCESS_FILE
     if not access_file.exists():
         return target  # a plain git repository; the caller says so
     amap = access_mod.parse(access_file.read_text(encoding="utf-8"))
     repo = Repo.discover(target)
     relevant = [s for s in amap.sections if _has_entries(repo, s)] or list(amap.sections)
-    if credentials_from_env() is None and not any(s.public for s in relevant):
+    lookup = find(os.environ, *profile_of(os.environ, repo.config_values()), workdir=target) \
+        if not any(s.public for s in relevant) else None
+    if lookup is not None and lookup.credentials is None:
         if created:
             shutil.rmtree(target, ignore_errors=True)
         else:
             for child in target.iterdir():
                 shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
         names = ", ".join(s.path + "/" for s in relevant)
-        raise CredentialsError(f"every section of {name} is private ({names}) and no credentials are set; "
-                               "nothing was downloaded",
-                               hint="export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, then clone again")
+        raise CredentialsError(f"every section of {name} is private ({names}) and no credentials are set "
+                               f"({lookup.describe()}); nothing was downloaded",
+                               hint=f"{lookup.hint()}, then clone again")
     return target
 
 
@@ -87,10 +103,11 @@ def _has_entries(repo: Repo, section: Section) -> bool:
         return True
 
 
-def _run(cmd: list[str], env: dict[str, str]) -> int:
+def _run(cmd: list[str], env: dict[str, str], quiet: bool = False) -> tuple[int, str]:
     import subprocess
 
-    return subprocess.run(cmd, env=env).returncode
+    proc = subprocess.run(cmd, env=env, capture_output=quiet)
+    return proc.returncode, (proc.stderr or b"").decode(errors="replace").strip()
 
 
 # ================================================================== view
@@ -111,35 +128,50 @@ LEGEND = "= same   ~ modified   + local only   - in manifest, not local   " \
          "(remote: ✓ uploaded, ✗ not uploaded, ? unknown)"
 
 
-def view_tree(manifest: Manifest, current: dict[str, Entry], on_remote: dict[str, str],
-              section: Section, prefix: str | None) -> Node:
-    """Build the tree of one section: state decided by hash, not size. Pure."""
-    root = Node(section.path + "/")
-    paths = set(manifest) | set(current)
-    for path in sorted(paths):
+@dataclass(frozen=True)
+class FileState:
+    """One file of `view`: `=` same, `~` modified, `+` here only, `-` recorded, not here
+    (decided by hash, not size); `remote` is uploaded / not uploaded / ? for recorded files."""
+
+    path: str
+    state: str
+    want: Entry | None  # as recorded
+    have: Entry | None  # as in the work tree
+    remote: str | None
+
+
+def file_states(manifest: Manifest, current: dict[str, Entry], on_remote: dict[str, str],
+                prefix: str | None) -> list[FileState]:
+    """Every file the manifest records or the work tree holds (under `prefix`), by path. Pure."""
+    out: list[FileState] = []
+    for path in sorted(set(manifest) | set(current)):
         if prefix and not under(path, prefix):
             continue
         want, have = manifest.get(path), current.get(path)
         if want and have:
             state = "=" if want.oid == have.oid else "~"
-        elif want:
-            state = "-"
         else:
-            state = "+"
-        entry = want or have
-        assert entry is not None
-        parts = PurePosixPath(path).relative_to(section.path).parts
+            state = "-" if want else "+"
+        out.append(FileState(path, state, want, have, on_remote.get(path, "?") if want else None))
+    return out
+
+
+def view_tree(files: list[FileState], section: Section) -> Node:
+    """The tree of one section's files, with sizes and state counts per directory. Pure."""
+    root = Node(section.path + "/")
+    for f in files:
+        parts = PurePosixPath(f.path).relative_to(section.path).parts
         node = root
         for part in parts[:-1]:
             node = node.children.setdefault(part, Node(part + "/"))
         leaf = node.children.setdefault(parts[-1], Node(parts[-1]))
-        leaf.state = state
-        leaf.size = (have or want).size  # type: ignore[union-attr]
-        leaf.remote = on_remote.get(path, "?") if want else None
+        leaf.state = f.state
+        leaf.size = (f.have or f.want).size  # type: ignore[union-attr]
+        leaf.remote = f.remote
         for n in _ancestors(root, parts):
             n.size += leaf.size
             n.files += 1
-            n.counts[state] = n.counts.get(state, 0) + 1
+            n.counts[f.state] = n.counts.get(f.state, 0) + 1
     return root
 
 

@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 from . import access as access_mod
-from .config import CONFIG_FILE
+from .config import CONFIG_FILE, MODEL_PRIVATE_BUCKET, MODEL_PUBLIC_BUCKET
+from .credentials import dotenv_with_keys
 from .errors import ConfigError, UsageError
 from .repo import Repo
 
@@ -35,10 +36,15 @@ def init_repo(repo: Repo, kind: str, name: str | None, public_bucket: str | None
         amap = access_mod.load(wd)
         touched.append(access_mod.ACCESS_FILE)
 
-    settings = {"repo": name or repo.default_name(), "publicBucket": public_bucket,
-                "privateBucket": private_bucket, "endpoint": endpoint}
     cfg = wd / CONFIG_FILE
     existing = cfg.exists()
+    if amap.kind == access_mod.MODEL and not existing:
+        # a new model repo lives in EOSVC 1.x's model buckets, written down so the default can
+        # never move it; a repo that already has a .eosvcconfig keeps the buckets it uses
+        public_bucket = public_bucket or MODEL_PUBLIC_BUCKET
+        private_bucket = private_bucket or MODEL_PRIVATE_BUCKET
+    settings = {"repo": name or repo.default_name(), "publicBucket": public_bucket,
+                "privateBucket": private_bucket, "endpoint": endpoint}
     for key, value in settings.items():
         if value is None:
             continue
@@ -50,6 +56,10 @@ def init_repo(repo: Repo, kind: str, name: str | None, public_bucket: str | None
     if _ensure_lines(wd / ".gitattributes", [ATTRIBUTES_LINE]):
         touched.append(".gitattributes")
     ignored = [f"/{s.path}/" for s in amap.sections] + ["/.eosvc/"]
+    if (wd / ".evc").is_dir():  # EOSVC 0.1.2's lock folder: read as a pin, never committed
+        ignored.append("/.evc/")
+    # an EOSVC working copy's .env with AWS keys: secrets never go into a commit (nor block a push)
+    ignored += [f"/{env}" for env in dotenv_with_keys(wd) if not repo.tracked([env])]
     if _ensure_lines(wd / ".gitignore", ignored):
         touched.append(".gitignore")
     repo.run("add", "--", access_mod.ACCESS_FILE, CONFIG_FILE, ".gitattributes", ".gitignore")

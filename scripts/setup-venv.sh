@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 stamp=.venv/.git-eosvc-installed
 want=$(python3 -c 'import hashlib,sys; print(hashlib.sha256(open("pyproject.toml","rb").read()).hexdigest(), sys.version_info[:2])')
 if [ -x .venv/bin/python ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
-  exit 0
+  exec bash scripts/setup-eosvc-pins.sh  # EOSVC's own releases, for the import tests
 fi
 echo "setting up .venv (git-eosvc and its test extras; log: .venv/install.log) ..."
 python3 -m venv .venv
@@ -18,3 +18,4 @@ if ! { .venv/bin/python -m pip install -q --upgrade pip &&
   exit 1
 fi
 echo "$want" > "$stamp"
+exec bash scripts/setup-eosvc-pins.sh
