@@ -41,6 +41,10 @@ class UsageError(EosvcError):
     exit_code = 2
 
 
+class NotFoundError(UsageError):
+    """A path that neither the manifests (at that revision) nor the work tree hold."""
+
+
 class ConfigError(UsageError):
     """Bad configuration: access.json, .eosvcconfig, the access lock."""
 

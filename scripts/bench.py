@@ -7,7 +7,10 @@ Measures, each in the same run:
     pre-commit < 1 s; printed with PASS/FAIL);
   - hashing a large file vs `sha256sum` (target: >= 80 % of its throughput);
   - push and pull of N small files and of M large files vs bare boto3 with the same
-    concurrency (target: within 1.3x).
+    concurrency (target: within 1.3x);
+  - `git eosvc watch` over 10,000 unchanged files, a look every 5 s for 20 s: the CPU the
+    watcher uses once its first sync is done (target: < 2 % of one core). `--only watch`
+    runs just that.
 
 `--quick` shrinks everything to fit in about a minute; it is a smoke run: at 32 MiB the
 fixed cost of starting git-eosvc and git (about 0.5 s) dominates the large-file ratios. The S3 server runs in its own
@@ -34,6 +37,7 @@ from s3server import isolated_env, loopback_s3
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 MiB = 1 << 20
+WORKLOADS = ["small", "large", "hash", "watch"]
 
 
 def timed(fn: Callable[[], object]) -> float:
@@ -167,6 +171,47 @@ class Bench:
         self.results[f"{name}_push_ratio"] = round(push, 3)
         self.results[f"{name}_pull_ratio"] = round(pull, 3)
 
+    def watch(self, count: int, size: int, seconds: float, every: float) -> None:
+        """`git eosvc watch` over a section of `count` unchanged files: the CPU the watcher
+        (and any git it starts) uses per second of wall time once its first sync is done."""
+        print(f"\nwatch: {count} unchanged files, a look every {every:g} s, for {seconds:g} s")
+        wd = self.repo("watch", "bench-watch")
+        make_files(wd / "data", count, size)
+        sh(wd, self.env, "git", "eosvc", "add")
+        sh(wd, self.env, "git", "commit", "-q", "-m", "watch")
+        sh(wd, self.env, "git", "eosvc", "push")  # HEAD's objects on S3, as after any push
+        time.sleep(2.1)  # past the racy-timestamp window; status re-records the stat cache
+        sh(wd, self.env, "git", "eosvc", "status")
+        before = _children_cpu()
+        wall = time.perf_counter()
+        proc = subprocess.Popen([str(BIN / "git-eosvc"), "watch", "data", "--every", f"{every:g}", "--",
+                                 "sleep", f"{seconds + 30:g}"], cwd=wd, env=self.env,
+                                stderr=subprocess.PIPE, text=True)
+        assert proc.stderr is not None
+        for line in proc.stderr:  # the first sync (scan of all files, WIP ref pushed) is startup
+            if "synced data/" in line:
+                break
+        else:
+            raise SystemExit(f"bench: git eosvc watch ended early ({proc.wait()})")
+        first = time.perf_counter() - wall
+        t1, c1 = time.perf_counter(), _proc_cpu(proc.pid)
+        time.sleep(seconds)
+        t2, c2 = time.perf_counter(), _proc_cpu(proc.pid)
+        proc.terminate()  # forwarded to `sleep`; then the final sync
+        rest = proc.communicate(timeout=120)[1]
+        if proc.returncode != 128 + 15:
+            raise SystemExit(f"bench: git eosvc watch exited {proc.returncode}:\n{rest}")
+        total_wall, total_cpu = time.perf_counter() - wall, _children_cpu() - before
+        share = (c2 - c1) / (t2 - t1)
+        ticks = max(1, int((t2 - t1) // every))
+        self.record("watch: startup and first sync (wall)", first)
+        self.record("watch: CPU per unchanged look", (c2 - c1) / ticks)
+        print(f"  steady state: {share * 100:.2f} % of one core over {t2 - t1:.1f} s ({ticks} looks) "
+              f"(target < 2 %) {'PASS' if share < 0.02 else 'FAIL'}; whole run, startup and final sync "
+              f"included: {total_cpu:.2f} s CPU in {total_wall:.1f} s")
+        self.results["watch_steady_cpu_share"] = round(share, 5)
+        self.results["watch_whole_run_cpu_s"] = round(total_cpu, 3)
+
     def _transfer_config(self, files: list[Path]):  # type: ignore[no-untyped-def]
         from boto3.s3.transfer import TransferConfig
 
@@ -217,6 +262,19 @@ class Bench:
         self.results["hash_throughput_vs_sha256sum"] = round(theirs / ours, 3)
 
 
+def _proc_cpu(pid: int) -> float:
+    """CPU seconds of a running process and of the children it has waited for (/proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime stime cutime cstime
+
+
+def _children_cpu() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--small-count", type=int, default=10_000)
@@ -227,12 +285,19 @@ def main() -> int:
     p.add_argument("--jobs", type=int, default=16)
     p.add_argument("--repeat-small", type=int, default=1, help="rounds for the small set (best is kept)")
     p.add_argument("--repeat-large", type=int, default=3, help="rounds for the large set (best is kept)")
-    p.add_argument("--skip", action="append", default=[], choices=["small", "large", "hash"])
+    p.add_argument("--skip", action="append", default=[], choices=WORKLOADS)
+    p.add_argument("--only", action="append", default=[], choices=WORKLOADS, help="run just these")
+    p.add_argument("--watch-count", type=int, default=10_000, help="files in the watched section")
+    p.add_argument("--watch-seconds", type=float, default=20.0, help="how long the watch is measured")
+    p.add_argument("--watch-every", type=float, default=5.0, help="seconds between the watcher's looks")
     p.add_argument("--quick", action="store_true", help="1,000 small, 2 x 32 MiB, 256 MiB hash")
     p.add_argument("--json", type=Path, help="also write the numbers here")
     args = p.parse_args()
     if args.quick:
         args.small_count, args.large_count, args.large_mib, args.hash_mib = 1000, 2, 32, 256
+        args.watch_count, args.watch_seconds = 1000, 10.0
+    if args.only:
+        args.skip = [w for w in WORKLOADS if w not in args.only]
 
     work = Path(tempfile.mkdtemp(prefix="eosvc-bench-"))
     try:
@@ -246,6 +311,8 @@ def main() -> int:
                 b.small_set(args.small_count, args.small_size)
             if "large" not in args.skip:
                 b.large_set(args.large_count, args.large_mib * MiB)
+            if "watch" not in args.skip:
+                b.watch(args.watch_count, args.small_size, args.watch_seconds, args.watch_every)
             if args.json:
                 args.json.write_text(json.dumps(b.results, indent=2) + "\n")
         return 0
