@@ -39,9 +39,14 @@ def cmd_init(args: argparse.Namespace) -> int:
 
         with workspace(start=repo.workdir) as ws:
             for bucket, public in ((ws.settings.public_bucket, True), (ws.settings.private_bucket, False)):
-                made = ws.remote().create_bucket(bucket, public_read=public)
+                made, no_policy = ws.remote().create_bucket(bucket, public_read=public)
                 ui.info(f"{'created' if made else 'found'} bucket {bucket}"
-                        + (" (anyone may read its objects; nobody may list it)" if public else " (private)"))
+                        + (" (anyone may read its objects; nobody may list it)" if public and not no_policy
+                           else "" if public else " (private)"))
+                if no_policy:
+                    ui.warn(f"could not let anyone read bucket {bucket} ({no_policy}): readers without "
+                            "credentials will be refused until its owner allows s3:GetObject to everyone "
+                            "(README: Setting up the buckets)")
     return _install(repo, force=False, chain=False)
 
 
@@ -83,6 +88,12 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     with workspace() as ws:
         sections = status(ws, remote=args.remote)
+    if args.json:
+        from .cli_json import status_doc
+        from .review import dumps
+
+        sys.stdout.write(dumps(status_doc(sections, remote=args.remote)))
+        return 0
     out: list[str] = []
     for st in sections:
         lines: list[str] = []
@@ -185,7 +196,7 @@ def cmd_push(args: argparse.Namespace) -> int:
             result = upload_for_push(ws, [target.update], target.remote)
             if result.uploaded:
                 ui.info(f"uploaded {result.uploaded} object(s), {ui.human_size(result.bytes)}")
-        git_push(ws, target)
+        git_push(ws, target, quiet=ui.level() == "quiet")
     return 0
 
 
@@ -194,7 +205,7 @@ def cmd_pull(args: argparse.Namespace) -> int:
     from .engine.pull import pull, replace_kept
 
     with workspace() as ws:
-        result = pull(ws, discard=args.yes)
+        result = pull(ws, discard=args.yes, quiet=ui.level() == "quiet")
         if result.kept and not args.yes and ui.is_interactive():
             names = ", ".join(p for p, _ in result.kept[:5])
             if ui.confirm(f"replace {len(result.kept)} locally modified file(s) ({names}) with the pulled "
@@ -214,6 +225,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     with workspace() as ws:
         result = verify(ws, remote=not args.local)
+    if args.json:
+        from .cli_json import verify_doc
+        from .review import dumps
+
+        sys.stdout.write(dumps(verify_doc(result, remote=not args.local)))
+        return 1 if result.corrupt or result.not_on_remote else 0
     for oid in result.corrupt:
         ui.error(f"corrupt object in the local store: {oid} (removed; it will be downloaded again)")
     for n in result.not_on_remote:
@@ -223,16 +240,57 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 1 if result.corrupt or result.not_on_remote else 0
 
 
+def cmd_completion(args: argparse.Namespace) -> int:
+    """Print the completion script: generated from this parser, so it cannot drift from it."""
+    from .completion import script
+
+    sys.stdout.write(script(args.shell, build_parser("git eosvc")))
+    return 0
+
+
 # ---------------------------------------------------------------- parser
 
 
+def _display_options() -> argparse.ArgumentParser:
+    """-q, -v and --progress, accepted before the command and after it (`git eosvc -q push`
+    and `git eosvc push -q`); SUPPRESS keeps the later parser from resetting the earlier's."""
+    from .progress import MODES
+
+    common = argparse.ArgumentParser(add_help=False)
+    g = common.add_mutually_exclusive_group()
+    g.add_argument("-q", "--quiet", dest="verbosity", action="store_const", const="quiet",
+                   default=argparse.SUPPRESS, help="print errors only")
+    g.add_argument("-v", "--verbose", dest="verbosity", action="store_const", const="verbose",
+                   default=argparse.SUPPRESS, help="also print each file moved or written")
+    common.add_argument("--progress", choices=MODES, default=argparse.SUPPRESS,
+                        help="progress display: a bar on a terminal, plain lines in logs (auto, the "
+                             "default), or none; also git config eosvc.progress")
+    return common
+
+
+def _apply_display(args: argparse.Namespace) -> None:
+    """Flags go into the environment, so a `git push` this command starts and its hooks
+    inherit them; then the environment (or git config, read when the workspace opens) rules."""
+    from . import progress
+
+    if getattr(args, "verbosity", None):
+        os.environ["EOSVC_VERBOSITY"] = args.verbosity
+    if getattr(args, "progress", None):
+        os.environ["EOSVC_PROGRESS"] = args.progress
+    mode, level = progress.display_from(os.environ, {})
+    ui.set_level(level)
+    progress.configure(mode)
+
+
 def build_parser(prog: str) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=prog, description="Large artifacts in S3, their hashes in git.")
+    common = _display_options()
+    p = argparse.ArgumentParser(prog=prog, description="Large artifacts in S3, their hashes in git.",
+                                parents=[common])
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     def add(name: str, handler: Handler, help: str) -> argparse.ArgumentParser:
-        sp = sub.add_parser(name, help=help, description=help)
+        sp = sub.add_parser(name, help=help, description=help, parents=[common])
         sp.set_defaults(handler=handler)
         return sp
 
@@ -263,6 +321,7 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
 
     sp = add("status", cmd_status, "artifact changes per section")
     sp.add_argument("--remote", action="store_true", help="also list what is not yet on S3")
+    sp.add_argument("--json", action="store_true", help="a JSON object (docs/json.md) instead of text")
 
     sp = add("add", cmd_add, "hash the sections (or paths), rewrite and stage their manifests")
     sp.add_argument("paths", nargs="*")
@@ -289,9 +348,16 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
 
     sp = add("verify", cmd_verify, "re-hash the local store; check every object HEAD needs is on S3")
     sp.add_argument("--local", action="store_true", help="skip the S3 check")
+    sp.add_argument("--json", action="store_true", help="a JSON object (docs/json.md) instead of text")
+
+    sp = add("completion", cmd_completion,
+             "print a shell completion script (load it with `source <(git-eosvc completion bash)`)")
+    sp.add_argument("shell", choices=["bash", "zsh", "fish"], help="the shell the script is for")
 
     cli_eosvc.register(add)
     cli_review.register(add)
+    from . import cli_migrate; cli_migrate.register(add)  # noqa: E702 - import-eosvc (docs/migrating-from-eosvc.md)
+    from . import cli_watch; cli_watch.register(add)  # noqa: E702 - watch, recover (docs/watch.md)
     return p
 
 
@@ -303,6 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        _apply_display(args)
         return int(args.handler(args))
     except KeyboardInterrupt:
         ui.error("interrupted")

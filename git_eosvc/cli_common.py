@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-from . import install, ui
+from . import install, progress, ui
 from .engine.checkout import CheckoutResult, checkout
 from .engine.fetch import FetchResult
 from .engine.workspace import Workspace
@@ -22,6 +22,9 @@ def workspace(check_lock: bool = True, start: Path | None = None,
     the notes it collected are printed at the end. Commands also say when this clone's
     hooks are missing or stale; a hook that runs is the wrong place to pay for that."""
     ws = Workspace.open(start, check_lock=check_lock, repo=repo)
+    mode, level = progress.display_from(os.environ, ws.clone_config)
+    ui.set_level(level)
+    progress.configure(mode)
     stale = install.check(ws.repo) if repo is None else None
     if stale:
         ui.warn(stale)
@@ -35,8 +38,9 @@ def workspace(check_lock: bool = True, start: Path | None = None,
 
 def report_fetch(result: FetchResult) -> None:
     for path in result.skipped_sections:
-        ui.warn(f"skipped private section {path}/: no credentials "
-                "(set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY to download it)")
+        ui.warn(f"skipped private section {path}/: no credentials (none in the environment, "
+                "AWS_PROFILE / eosvc.profile or ~/.eosvc/.config; set AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY, or see `git eosvc doctor`)")
     _capped(ui.error, [f"{result.paths.get(oid, oid)}: {why}" for oid, why in sorted(result.failed.items())],
             "download(s) failed")
 

@@ -10,15 +10,11 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 from . import ui
 from .atomic import write_atomic
 from .errors import UsageError
-
-if TYPE_CHECKING:
-    from .review import Report
-    from .engine.workspace import Workspace
 
 Handler = Callable[[argparse.Namespace], int]
 AddCommand = Callable[[str, Handler, str], argparse.ArgumentParser]
@@ -32,7 +28,10 @@ def register(add: AddCommand) -> None:
                          "two (or A..B): A vs B; A...B: the merge base of A and B vs B")
     sp.add_argument("--stat", action="store_true", help="one summary line per section")
     sp.add_argument("--format", choices=["text", "markdown", "json"], default="text",
-                    help="markdown: a table for a pull-request comment; json: see docs/diff-json.md")
+                    help="markdown: a pull-request comment (under 65,000 characters); json: see docs/diff-json.md")
+    sp.add_argument("--max-rows", type=_rows, default=None, metavar="N",
+                    help="markdown: list at most N changes, largest first (default 100); the rest are "
+                         "counted in one line, and the comment stays under 65,000 characters")
     sp.add_argument("--exit-code", action="store_true", help="exit 1 if there are differences (like git diff)")
 
     sp = add("show-manifest", cmd_show_manifest,
@@ -49,14 +48,21 @@ def register(add: AddCommand) -> None:
                     help="%%L: conflict marker size (default 7)")
 
 
-def _marker_size(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
-    return value
+def _at_least(low: int) -> Callable[[str], int]:
+    """An argparse type: a whole number, `low` or more."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}: {value}")
+        return value
+    return parse
+
+
+_rows = _at_least(0)
+_marker_size = _at_least(1)
 
 
 # ---------------------------------------------------------------- merge-driver
@@ -107,9 +113,20 @@ def cmd_show_manifest(args: argparse.Namespace) -> int:
     from .review import listing
 
     data = sys.stdin.buffer.read() if args.file == "-" else _read(args.file, "manifest")
-    sys.stdout.buffer.write(listing(data))
-    sys.stdout.buffer.flush()
+    _write_out(listing(data))
     return 0
+
+
+def _write_out(data: bytes) -> None:
+    """Bytes to stdout: exact bytes on a real stream; text where stdout was replaced by one
+    that has no `.buffer` (a notebook, `contextlib.redirect_stdout(io.StringIO())`)."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:
+        sys.stdout.write(data.decode("utf-8", "replace"))
+        sys.stdout.flush()
+        return
+    buffer.write(data)
+    buffer.flush()
 
 
 # ---------------------------------------------------------------- diff
@@ -117,51 +134,24 @@ def cmd_show_manifest(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     from .cli_common import workspace
-    from .review import RENDERERS
+    from .engine.diff import build_report  # shared with the Python API (api.Repository.diff)
 
+    if args.max_rows is not None and args.format != "markdown":
+        raise UsageError("--max-rows applies to --format markdown only",
+                         hint="the text and JSON formats list every changed file")
     with workspace() as ws:
         report = build_report(ws, args.revs)
-    text = RENDERERS[args.format](report, stat=args.stat)
-    sys.stdout.buffer.write(text.encode("utf-8"))
-    sys.stdout.buffer.flush()
+    if args.format == "markdown":
+        from .review_md import DEFAULT_MAX_ROWS, render_markdown
+
+        rows = DEFAULT_MAX_ROWS if args.max_rows is None else args.max_rows
+        text = render_markdown(report, stat=args.stat, max_rows=rows)
+    else:
+        from .review import RENDERERS
+
+        text = RENDERERS[args.format](report, stat=args.stat)
+    _write_out(text.encode("utf-8"))
     return 1 if args.exit_code and report else 0
-
-
-def build_report(ws: "Workspace", revs: list[str]) -> "Report":
-    """Like `git diff`: no rev = HEAD vs working manifests; one = REV vs working; two = A vs B."""
-    from .manifest import EMPTY
-    from .review import Report, section_diff
-
-    old_label, new_label, old, new = _sides(ws, revs)
-    sections = []
-    for s in ws.access.sections:
-        before = ws.head_manifest(s, old) if old else EMPTY
-        after = ws.working_manifest(s) if new is None else ws.head_manifest(s, new)
-        sections.append(section_diff(s.path, s.manifest, s.access, before, after))
-    return Report(old_label, new_label, tuple(sections), old, new)
-
-
-def _sides(ws: "Workspace", revs: list[str]) -> tuple[str, str, str | None, str | None]:
-    """(old label, new label, old commit, new commit); new commit None = working tree."""
-    worktree = "working tree"
-    if len(revs) > 2:
-        raise UsageError("give at most two revisions", hint="e.g. `git eosvc diff main HEAD`")
-    if len(revs) == 1 and ".." in revs[0]:
-        three = "..." in revs[0]
-        a, b = revs[0].split("..." if three else "..", 1)
-        a, b = a or "HEAD", b or "HEAD"
-        ca, cb = ws.repo.resolve(a), ws.repo.resolve(b)
-        if three:
-            base = ws.repo.merge_base(ca, cb)
-            if base is None:
-                raise UsageError(f"{a} and {b} have no common ancestor")
-            return f"merge base of {a} and {b}", b, base, cb
-        return a, b, ca, cb
-    if len(revs) == 2:
-        return revs[0], revs[1], ws.repo.resolve(revs[0]), ws.repo.resolve(revs[1])
-    if len(revs) == 1:
-        return revs[0], worktree, ws.repo.resolve(revs[0]), None
-    return "HEAD", worktree, ws.repo.head(), None
 
 
 # ---------------------------------------------------------------- checkout --ours / --theirs

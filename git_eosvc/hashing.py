@@ -7,6 +7,7 @@ import os
 import re
 import stat
 import threading
+from typing import Callable
 
 from .errors import ManifestError
 
@@ -53,7 +54,8 @@ def _buffer() -> bytearray:
     return buf
 
 
-def hash_file(path: str | os.PathLike[str]) -> tuple[Sha256, int]:
+def hash_file(path: str | os.PathLike[str], on_chunk: Callable[[int], None] | None = None
+              ) -> tuple[Sha256, int]:
     """Hash a regular file in chunks; returns (digest, size in bytes).
 
     Opened without following a final symlink and without blocking, so a name swapped for
@@ -74,6 +76,8 @@ def hash_file(path: str | os.PathLike[str]) -> tuple[Sha256, int]:
                 break
             h.update(view[:n])
             size += n
+            if on_chunk is not None:
+                on_chunk(n)
         return Sha256(h.hexdigest()), size
     finally:
         os.close(fd)

@@ -106,8 +106,8 @@ def _pre_commit(args: list[str]) -> int:
         more = f"\n  … and {len(lines) - 10} more" if len(lines) > 10 else ""
         ui.warn("git-eosvc: artifacts changed but not added (this commit does not record them):\n"
                 + "\n".join(lines[:10]) + more)
-        print("hint: `git eosvc add` records them (`git config eosvc.autoAdd true` does it at every "
-              "commit)", file=sys.stderr, flush=True)
+        ui.info("hint: `git eosvc add` records them (`git config eosvc.autoAdd true` does it at every "
+                "commit)")
     if report.missing:
         from .errors import OperationError
 
@@ -247,8 +247,8 @@ def _post(name: str, args: list[str]) -> int:
 
 def _post_failed(name: str, exc: BaseException) -> None:
     ui.report_error(exc, f"git-eosvc {name}", warn=True)
-    print("hint: git itself succeeded; the artifacts were not (fully) updated. Fix the cause, "
-          "then run `git eosvc checkout`", file=sys.stderr, flush=True)
+    ui.info("hint: git itself succeeded; the artifacts were not (fully) updated. Fix the cause, "
+            "then run `git eosvc checkout`")
 
 
 def _post_args(name: str, args: list[str]) -> bool:
@@ -310,5 +310,4 @@ def _reconcile(name: str) -> None:
     for manifest in result.conflicted:
         ui.info(f"git-eosvc: {manifest} has merge conflicts; its artifacts follow once it is resolved")
     if result.failed or result.kept:
-        print("hint: `git eosvc checkout` retries; `git eosvc status` shows what differs",
-              file=sys.stderr, flush=True)
+        ui.info("hint: `git eosvc checkout` retries; `git eosvc status` shows what differs")

@@ -16,13 +16,14 @@ from typing import (TYPE_CHECKING, Any, Callable, Iterable, Iterator,
                     Sequence, TypeVar)
 
 from .config import Settings
+from .credentials import ANONYMOUS
 from .errors import CredentialsError, IntegrityError, TransferError
 from .hashing import CHUNK, Sha256
 from .progress import Progress
 from .transfer import Download, Failed, TransferReport, Upload, gather, report_of, run_item, unique
 from .s3list import list_present
 from .s3client import (CREDENTIAL_HINT, Credentials, b64, error_code, describe_error, hash_range, is_stream_error,
-                       object_size, FileSlice, http_status, make_client, create_bucket)
+                       object_size, FileSlice, http_status, make_client, create_bucket, refusal)
 
 if TYPE_CHECKING:
     from .cache import Store
@@ -74,7 +75,7 @@ class Remote:
     def url(self, bucket: str, oid: Sha256) -> str:
         return f"s3://{bucket}/{self.key(oid)}"
 
-    def create_bucket(self, bucket: str, public_read: bool) -> bool:
+    def create_bucket(self, bucket: str, public_read: bool) -> tuple[bool, str | None]:
         """Create `bucket` (False: it was already ours); see s3client.create_bucket."""
         return create_bucket(self._client(signed=True), bucket, self.settings.region, public_read)
 
@@ -134,7 +135,7 @@ class Remote:
             if http_status(e) == 404 or error_code(e) == "NoSuchKey":
                 return False
             if self._refused(e):
-                raise self._denied(bucket, key, error_code(e)) from None
+                raise self._denied(bucket, key, e) from None
             raise TransferError(f"could not check s3://{bucket}/{key}: {describe_error(e)}") from None
         except BotoCoreError as e:
             raise TransferError(f"could not check s3://{bucket}/{key}: {describe_error(e)}") from None
@@ -145,31 +146,30 @@ class Remote:
         status = http_status(e)
         return status == 403 or (self._credentials is None and status in (400, 401))
 
-    def _denied(self, bucket: str, key: str, code: str = "") -> TransferError:
-        why = f" ({code})" if code else ""
+    def _denied(self, bucket: str, key: str, e: Exception) -> TransferError:
+        why = refusal(e, self._credentials)  # which credentials, if any (never a secret)
         if self._credentials is None:
-            return TransferError(
-                f"no permission to read s3://{bucket}/{key} without credentials{why} "
-                "(or it is missing and the bucket does not allow listing)",
-                hint=CREDENTIAL_HINT + " if the bucket is private")
-        return TransferError(f"access denied to s3://{bucket}/{key} with the credentials "
-                             f"in AWS_ACCESS_KEY_ID{why}",
-                             hint=f"check that these credentials may read bucket {bucket}")
+            return TransferError(f"no permission to read s3://{bucket}/{key} without credentials (or it is "
+                                 f"missing and the bucket does not allow listing): {why}",
+                                 hint=CREDENTIAL_HINT + " if the bucket is private")
+        return TransferError(f"access denied to s3://{bucket}/{key}: {why}",
+                             hint=f"check that these credentials may read bucket {bucket} "
+                                  "(`git eosvc doctor` shows where they come from)")
 
     def upload(self, items: Sequence[Upload]) -> TransferReport:
         """Upload every item in parallel; failures are collected per oid, never raised."""
         if self._credentials is None:
-            raise CredentialsError("uploading to S3 needs credentials, and AWS_ACCESS_KEY_ID "
-                                   "and AWS_SECRET_ACCESS_KEY are not set", hint=CREDENTIAL_HINT)
+            raise CredentialsError(f"uploading to S3 needs credentials; {ANONYMOUS}", hint=CREDENTIAL_HINT)
         todo = unique(items, lambda item: (item.bucket, item.oid))
         report = TransferReport()
         if not todo:
             return report
         client = self._client(signed=True)
-        with self._progress_for(sum(item.size for item in todo), "upload") as progress, \
+        with self._progress_for(sum(item.size for item in todo), "upload", len(todo)) as progress, \
                 ThreadPoolExecutor(self._jobs, thread_name_prefix="eosvc-part") as parts:
             outcomes = self._parallel(
-                lambda item: run_item(lambda: self._upload_one(client, item, parts, progress)), todo)
+                lambda item: run_item(lambda: progress.finished(
+                    self._upload_one(client, item, parts, progress), self.url(item.bucket, item.oid))), todo)
         return report_of(report, todo, outcomes)
 
     def _upload_one(self, client: Any, item: Upload, parts: ThreadPoolExecutor,
@@ -203,8 +203,9 @@ class Remote:
             else:
                 self._upload_multipart(client, item, key, size, parts, progress)
         except (ClientError, BotoCoreError) as e:
-            raise Failed(f"could not upload {item.source} to s3://{item.bucket}/{key}: "
-                          f"{describe_error(e)}") from None
+            refused = isinstance(e, ClientError) and self._refused(e)
+            why = refusal(e, self._credentials) if refused else describe_error(e)
+            raise Failed(f"could not upload {item.source} to s3://{item.bucket}/{key}: {why}") from None
         except OSError as e:
             raise Failed(f"cannot read {item.source}: {e.strerror or e}") from None
         return size
@@ -262,11 +263,11 @@ class Remote:
         if not todo:
             return report
         client = self._read_client()
-        with self._progress_for(sum(item.size for item in todo), "download") as progress, \
+        with self._progress_for(sum(item.size for item in todo), "download", len(todo)) as progress, \
                 ThreadPoolExecutor(self._jobs, thread_name_prefix="eosvc-range") as chunks:
             outcomes = self._parallel(
-                lambda item: run_item(lambda: self._download_one(client, item, store, chunks,
-                                                                 progress)), todo)
+                lambda item: run_item(lambda: progress.finished(
+                    self._download_one(client, item, store, chunks, progress), self.url(item.bucket, item.oid))), todo)
         return report_of(report, todo, outcomes)
 
     def _download_one(self, client: Any, item: Download, store: Store,
@@ -377,7 +378,7 @@ class Remote:
         if code == "InvalidRange":
             return corrupt  # the object is shorter than the manifest says
         if self._refused(e):
-            return str(self._denied(bucket, key, code)).replace("\n", "; ")
+            return str(self._denied(bucket, key, e)).replace("\n", "; ")
         return f"could not download s3://{bucket}/{key}: {describe_error(e)}"
 
     # -- plumbing --------------------------------------------------------------------------
@@ -391,8 +392,7 @@ class Remote:
             client = self._clients.get(signed)
             if client is None:
                 if signed and self._credentials is None:
-                    raise CredentialsError("this needs S3 credentials, and AWS_ACCESS_KEY_ID and "
-                                           "AWS_SECRET_ACCESS_KEY are not set", hint=CREDENTIAL_HINT)
+                    raise CredentialsError(f"this needs S3 credentials; {ANONYMOUS}", hint=CREDENTIAL_HINT)
                 client = make_client(self.settings, self._credentials if signed else None,
                                      self._jobs)
                 self._clients[signed] = client
@@ -406,12 +406,12 @@ class Remote:
             return gather([pool.submit(fn, item) for item in items])
 
     @contextmanager
-    def _progress_for(self, total: int, desc: str) -> Iterator[Progress]:
+    def _progress_for(self, total: int, desc: str, items: int) -> Iterator[Progress]:
         if self._progress is not None:  # the caller's bar: grow it, leave closing to them
-            self._progress.add_total(total)
+            self._progress.add_total(total, items)
             yield self._progress
             return
-        with Progress(total, desc) as progress:
+        with Progress(total, desc, items=items) as progress:
             yield progress
 
 

@@ -1,13 +1,13 @@
-"""Artifact diffs for people and bots: text, markdown, JSON, --stat; the textconv listing.
+"""Artifact diffs for people and bots: text, JSON, --stat; the textconv listing.
 
 Pure functions over manifests: the CLI reads the manifests and prints what these return.
-The JSON form is a stable interface, documented in docs/diff-json.md.
+The JSON form is a stable interface, documented in docs/diff-json.md; the markdown form
+(a pull-request comment under GitHub's size limit) is review_md.py.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
@@ -199,62 +199,10 @@ def render_text(report: Report, stat: bool = False) -> str:
     return "\n".join(out) + "\n"
 
 
-# ---------------------------------------------------------------- markdown
-
-
-def md_code(text: str) -> str:
-    """An inline code span that survives a GFM table: `|` escaped, backticks fenced."""
-    text = text.replace("|", "\\|")
-    longest = max((len(r) for r in re.findall(r"`+", text)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") or longest else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
-
-
-def render_markdown(report: Report, stat: bool = False) -> str:
-    """A pull-request comment: a heading, then a table per section (or one summary table)."""
-    title = f"### Artifact changes: {md_code(report.old_label)} → {md_code(report.new_label)}"
-    changed = [s for s in report.sections if s]
-    if not changed:
-        return f"{title}\n\nNo artifact changes.\n"
-    out = [title, ""]
-    if stat:
-        out += ["| section | added | modified | renamed | removed | net size |",
-                "| --- | ---: | ---: | ---: | ---: | ---: |"]
-        for s in changed:
-            c = s.counts()
-            out.append(f"| {md_code(s.path + '/')} | {c['added']} | {c['modified']} | {c['renamed']} "
-                       f"| {c['removed']} | {signed_size(s.bytes()['net'])} |")
-        c = report.counts()
-        out.append(f"| **total** | {c['added']} | {c['modified']} | {c['renamed']} | {c['removed']} "
-                   f"| {signed_size(report.bytes()['net'])} |")
-        return "\n".join(out) + "\n"
-    for s in changed:
-        out += [f"**{md_code(s.path + '/')}** ({s.access}): {summary(s.counts(), s.bytes())}", "",
-                "| change | path | size |", "| --- | --- | ---: |"]
-        out += [f"| {kind} | {cell} | {size} |" for kind, cell, size in _md_rows(s)]
-        out.append("")
-    if len(changed) > 1:
-        out.append(f"**Total:** {summary(report.counts(), report.bytes())}")
-        out.append("")
-    return "\n".join(out).rstrip("\n") + "\n"
-
-
-def _md_rows(s: SectionDiff) -> list[tuple[str, str, str]]:
-    """Like _rows, with each path its own code span (the rename arrow stays outside)."""
-    rows = [("added", md_code(display_path(e.path)), human_size(e.size)) for e in s.added]
-    rows += [("modified", md_code(display_path(n.path)), f"{human_size(o.size)} → {human_size(n.size)}")
-             for o, n in s.modified]
-    rows += [("renamed", f"{md_code(display_path(o.path))} → {md_code(display_path(n.path))}",
-              human_size(n.size)) for o, n in s.renamed]
-    rows += [("removed", md_code(display_path(e.path)), human_size(e.size)) for e in s.removed]
-    return rows
-
-
 # ---------------------------------------------------------------- json
 
 
-def _json_path(path: str) -> str:
+def json_path(path: str) -> str:
     """The path as text; a name that is not valid UTF-8 is given in the manifest's quoted
     form (unambiguous: a section path never starts with `"`)."""
     try:
@@ -264,14 +212,14 @@ def _json_path(path: str) -> str:
         return display_path(path)
 
 
-def _side(e: Entry | None) -> dict[str, object] | None:
-    return None if e is None else {"path": _json_path(e.path), "sha256": str(e.oid), "size": e.size}
+def entry_json(e: Entry | None) -> dict[str, object] | None:
+    return None if e is None else {"path": json_path(e.path), "sha256": str(e.oid), "size": e.size}
 
 
 def _entry(kind: str, old: Entry | None, new: Entry | None) -> dict[str, object]:
     shown = new if new is not None else old
     assert shown is not None
-    return {"change": kind, "path": _json_path(shown.path), "old": _side(old), "new": _side(new)}
+    return {"change": kind, "path": json_path(shown.path), "old": entry_json(old), "new": entry_json(new)}
 
 
 def _totals(counts: Mapping[str, int], sizes: Mapping[str, int]) -> dict[str, object]:
@@ -310,9 +258,15 @@ def _zero_bytes() -> dict[str, int]:
                           "before", "after", "net"), 0)
 
 
+def dumps(doc: Mapping[str, object]) -> str:
+    """The encoding of every JSON output (diff, status, view, verify): sorted keys,
+    two-space indent, ASCII only, a final newline: byte-stable for the same content."""
+    return json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=True) + "\n"
+
+
 def render_json(report: Report, stat: bool = False) -> str:
-    """Sorted keys, two-space indent, ASCII only: byte-stable for the same diff."""
-    return json.dumps(to_json(report, stat), sort_keys=True, indent=2, ensure_ascii=True) + "\n"
+    return dumps(to_json(report, stat))
 
 
-RENDERERS = {"text": render_text, "markdown": render_markdown, "json": render_json}
+# markdown (review_md.render_markdown) takes a row cap as well, so the CLI calls it by name
+RENDERERS = {"text": render_text, "json": render_json}

@@ -1,11 +1,12 @@
 """The S3 client and its wire details: explicit credentials, a botocore client that reads
 nothing but our settings, botocore errors as one-line reasons, and request bodies.
 
-Credentials come from the environment only (DESIGN.md §1). boto3's default chain (shared
-files, AWS_PROFILE, SSO, instance metadata) must never run, so clients are built from a
-botocore session whose profile, config/credential files, credential chain, token chain and
-~/.aws/models search path are all pinned or emptied. botocore is imported lazily: git hooks
-import this package on every commit and checkout and must stay fast.
+Credentials come from explicit sources only (credentials.py, DESIGN.md §1), found before a
+client is built. boto3's default chain (shared files, AWS_PROFILE, SSO, instance metadata)
+must never run, so clients are built from a botocore session whose profile, config/credential
+files, credential chain, token chain and ~/.aws/models search path are all pinned or emptied.
+botocore is imported lazily: git hooks import this package on every commit and checkout and
+must stay fast.
 """
 
 from __future__ import annotations
@@ -13,52 +14,27 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-from dataclasses import dataclass
 from typing import Any, BinaryIO, Mapping
 
 from . import __version__
 from .config import Settings
-from .errors import CredentialsError, TransferError
+from .credentials import ANONYMOUS, HINT, Credentials, credentials_from_env
+from .errors import TransferError
 from .hashing import CHUNK
 
 RETRIES = {"mode": "standard", "max_attempts": 5}  # bounded, with backoff on throttling and 5xx
-CREDENTIAL_HINT = ("export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
-                    "(and AWS_SESSION_TOKEN for temporary credentials)")
+CREDENTIAL_HINT = HINT
+
+__all__ = ["Credentials", "credentials_from_env", "CREDENTIAL_HINT", "make_client", "region_for"]
 
 
-@dataclass(frozen=True, repr=False)
-class Credentials:
-    """Explicit S3 keys. repr/str never show the secret or the session token."""
-
-    access_key_id: str
-    secret_access_key: str
-    session_token: str | None = None
-
-    def __repr__(self) -> str:
-        token = ", session_token=<hidden>" if self.session_token else ""
-        return f"Credentials(access_key_id=<hidden>, secret_access_key=<hidden>{token})"
-
-    __str__ = __repr__
-
-
-def credentials_from_env(env: Mapping[str, str] = os.environ) -> Credentials | None:
-    """Read AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, and nothing else.
-
-    None when neither key is set (anonymous reads); half a pair is a CredentialsError,
-    because silently falling back to anonymous would hide the user's mistake.
-    """
-    key_id = (env.get("AWS_ACCESS_KEY_ID") or "").strip()
-    secret = (env.get("AWS_SECRET_ACCESS_KEY") or "").strip()
-    token = (env.get("AWS_SESSION_TOKEN") or "").strip() or None
-    if not key_id and not secret:
-        return None  # a stray session token alone cannot sign anything: stay anonymous
-    if not secret:
-        raise CredentialsError("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not",
-                               hint=CREDENTIAL_HINT + ", or unset both for anonymous reads")
-    if not key_id:
-        raise CredentialsError("AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not",
-                               hint=CREDENTIAL_HINT + ", or unset both for anonymous reads")
-    return Credentials(key_id, secret, token)
+def region_for(settings: Settings, credentials: Credentials | None) -> str:
+    """The region to sign for: the settings' (EOSVC_REGION, eosvc.region, AWS_REGION,
+    AWS_DEFAULT_REGION), else the one the credentials' source names (the profile's region in
+    ~/.aws/config, AWS_REGION in ~/.eosvc/.config), else the default."""
+    if settings.region_source is None and credentials is not None and credentials.region:
+        return credentials.region
+    return settings.region
 
 
 def make_client(settings: Settings, credentials: Credentials | None, jobs: int) -> Any:
@@ -113,7 +89,7 @@ def make_client(settings: Settings, credentials: Credentials | None, jobs: int) 
         keys = {"aws_access_key_id": credentials.access_key_id,
                 "aws_secret_access_key": credentials.secret_access_key,
                 "aws_session_token": credentials.session_token}
-    return session.create_client("s3", region_name=settings.region,
+    return session.create_client("s3", region_name=region_for(settings, credentials),
                                  endpoint_url=settings.endpoint or None,
                                  config=Config(**options), **keys)
 
@@ -209,6 +185,17 @@ def describe_error(e: Exception) -> str:
     return str(e) or type(e).__name__
 
 
+def refusal(e: Exception, credentials: Credentials | None) -> str:
+    """What S3 refused and with which credentials, never a secret: `S3 refused the request
+    (403 AccessDenied) signed with the access key AKIA…XYZ from AWS_PROFILE=foo
+    (~/.aws/credentials)`, or that it was anonymous and where none were found."""
+    told = " ".join(str(x) for x in (http_status(e), error_code(e)) if x)
+    told = f"S3 refused the request ({told})" if told else "S3 refused the request"
+    if credentials is None:
+        return f"{told}, which was {ANONYMOUS}"
+    return f"{told} signed with {credentials.describe()}"
+
+
 def is_stream_error(e: Exception) -> bool:
     """Errors while reading a response body, which botocore does not retry by itself."""
     from botocore import exceptions as x
@@ -222,9 +209,11 @@ _PUBLIC_READ = ('{"Version":"2012-10-17","Statement":[{"Sid":"eosvc-public-read"
                 '"Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::%s/*"}]}')
 
 
-def create_bucket(client: Any, bucket: str, region: str, public_read: bool) -> bool:
+def create_bucket(client: Any, bucket: str, region: str, public_read: bool) -> tuple[bool, str | None]:
     """Create `bucket` (True) or find it already ours (False); with `public_read`, let anyone
-    GetObject (only that: no listing), which anonymous readers of public sections need."""
+    GetObject (only that: no listing), which anonymous readers of public sections need. The
+    second value says why that policy could not be set (a server without bucket policies),
+    or is None."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
@@ -235,7 +224,7 @@ def create_bucket(client: Any, bucket: str, region: str, public_read: bool) -> b
                                  "policies, or create the buckets yourself") from None
 
 
-def _create_bucket(client: Any, bucket: str, region: str, public_read: bool) -> bool:
+def _create_bucket(client: Any, bucket: str, region: str, public_read: bool) -> tuple[bool, str | None]:
     from botocore.exceptions import ClientError
 
     try:  # us-east-1 answers 200 to creating a bucket one owns: ask first
@@ -246,6 +235,7 @@ def _create_bucket(client: Any, bucket: str, region: str, public_read: bool) -> 
             raise
         created = True
         kwargs: dict[str, Any] = {"Bucket": bucket}
+        region = client.meta.region_name or region  # the region the client signs for
         if region and region != "us-east-1":
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
         client.create_bucket(**kwargs)
@@ -254,5 +244,8 @@ def _create_bucket(client: Any, bucket: str, region: str, public_read: bool) -> 
             client.delete_public_access_block(Bucket=bucket)
         except ClientError:
             pass
-        client.put_bucket_policy(Bucket=bucket, Policy=_PUBLIC_READ % bucket)
-    return created
+        try:
+            client.put_bucket_policy(Bucket=bucket, Policy=_PUBLIC_READ % bucket)
+        except ClientError as e:  # the bucket is there and usable with credentials
+            return created, describe_error(e)
+    return created, None

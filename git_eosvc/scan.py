@@ -19,13 +19,14 @@ import stat as _stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from .cache import WORKSPACE_TMP_PREFIX
 from .errors import UsageError
 from .hashing import CHUNK, Sha256, hash_file
 from .manifest import Entry, check_path
 from .paths import path_problem
+from .progress import Progress
 from .statcache import U64, StatCache, stat_key
 
 
@@ -69,12 +70,13 @@ class _Unstable(Exception):
     """A file kept changing while it was read: its hash would describe no real state."""
 
 
-def _hash_stable(abspath: str, st: os.stat_result) -> tuple[Sha256, int, os.stat_result] | str | None:
+def _hash_stable(abspath: str, st: os.stat_result, progress: Progress | None = None
+                 ) -> tuple[Sha256, int, os.stat_result] | str | None:
     """Hash a regular file and make sure it did not change or get swapped meanwhile.
     Returns (sha256, size, stat after); a skip reason if it stopped being a regular file
     (say, replaced by a symlink: its target must not be hashed); None if it vanished."""
     for _ in range(3):
-        oid, size = hash_file(abspath)
+        oid, size = hash_file(abspath, progress.update if progress is not None else None)
         try:
             after = os.lstat(abspath)
         except FileNotFoundError:
@@ -248,16 +250,16 @@ def scan(workdir: Path, section: str, stat_cache: StatCache | None, jobs: int = 
     return result
 
 
-def _hash_all(todo: list[tuple[str, str, os.stat_result]], jobs: int
-              ) -> list[tuple[str, str, tuple[Sha256, int, os.stat_result] | str | None]]:
-    """Hash files in a thread pool (hashlib and read() release the GIL). Small files go
-    in batches so the pool's per-task cost does not dominate."""
+_Outcome = tuple[str, str, "tuple[Sha256, int, os.stat_result] | str | None"]
 
-    def one(item: tuple[str, str, os.stat_result]
-            ) -> tuple[str, str, tuple[Sha256, int, os.stat_result] | str | None]:
+
+def _hash_all(todo: list[tuple[str, str, os.stat_result]], jobs: int) -> list[_Outcome]:
+    """Hash files, with progress; the cache-vouched ones never get here."""
+
+    def one(item: tuple[str, str, os.stat_result]) -> _Outcome:
         ab, rel, st = item
         try:
-            return ab, rel, _hash_stable(ab, st)
+            return ab, rel, _hash_stable(ab, st, progress)
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return ab, rel, None  # vanished between listing and hashing: simply absent
         except _Unstable:
@@ -266,9 +268,21 @@ def _hash_all(todo: list[tuple[str, str, os.stat_result]], jobs: int
             return ab, rel, f"unreadable: {exc.strerror}"
 
     total = sum(t[2].st_size for t in todo)
-    if jobs <= 1 or len(todo) == 1 or total < 4 * CHUNK:
-        return [one(t) for t in todo]
+    with Progress(total, "hash", items=len(todo)) as progress:
+        if jobs <= 1 or len(todo) == 1 or total < 4 * CHUNK:
+            return [_counted(one(t), progress) for t in todo]
+        return _hash_parallel(todo, jobs, lambda t: _counted(one(t), progress))
 
+
+def _counted(outcome: _Outcome, progress: Progress) -> _Outcome:
+    progress.update(0, items=1)
+    return outcome
+
+
+def _hash_parallel(todo: list[tuple[str, str, os.stat_result]], jobs: int,
+                   one: Callable[[tuple[str, str, os.stat_result]], _Outcome]) -> list[_Outcome]:
+    """Hash in a thread pool (hashlib and read() release the GIL). Small files go in
+    batches so the pool's per-task cost does not dominate."""
     batches: list[list[tuple[str, str, os.stat_result]]] = []
     small: list[tuple[str, str, os.stat_result]] = []
     for t in sorted(todo, key=lambda t: -t[2].st_size):  # big first: better load balance
@@ -284,7 +298,7 @@ def _hash_all(todo: list[tuple[str, str, os.stat_result]], jobs: int
 
     from concurrent.futures import ThreadPoolExecutor  # ~10 ms import: only when hashing
 
-    out: list[tuple[str, str, tuple[Sha256, int, os.stat_result] | str | None]] = []
+    out: list[_Outcome] = []
     with ThreadPoolExecutor(max_workers=min(jobs, len(batches))) as pool:
         for done in pool.map(lambda b: [one(t) for t in b], batches):
             out.extend(done)

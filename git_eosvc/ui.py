@@ -6,12 +6,44 @@ import errno
 import os
 import sys
 
+LEVELS = ("quiet", "normal", "verbose")
+_level = "normal"
+
+
+def check_level(value: str, source: str) -> str:
+    from .errors import ConfigError
+
+    v = value.strip().lower()
+    if v not in LEVELS:
+        raise ConfigError(f"{source}: verbosity must be one of {', '.join(LEVELS)}, not {value!r}")
+    return v
+
+
+def set_level(value: str | None) -> None:
+    """`quiet` (-q: errors only), `normal`, or `verbose` (-v: a line per file moved)."""
+    global _level
+    if value is not None:
+        _level = check_level(value, "verbosity")
+
+
+def level() -> str:
+    return _level
+
+
 def info(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+    if _level != "quiet":
+        print(msg, file=sys.stderr, flush=True)
+
+
+def detail(msg: str) -> None:
+    """A line only `-v` wants (each file moved or written)."""
+    if _level == "verbose":
+        print(msg, file=sys.stderr, flush=True)
 
 
 def warn(msg: str) -> None:
-    print(f"warning: {msg}", file=sys.stderr, flush=True)
+    if _level != "quiet":
+        print(f"warning: {msg}", file=sys.stderr, flush=True)
 
 
 def error(msg: str) -> None:
@@ -73,6 +105,8 @@ def report_error(exc: BaseException, where: str = "", warn: bool = False) -> int
 
             traceback.print_exception(exc, file=sys.stderr)
     text = f"{where}: {message}" if where else message
+    if warn and _level == "quiet":
+        return code
     (_warn if warn else error)(text)
     if hint:
         print(f"hint: {hint}", file=sys.stderr, flush=True)

@@ -41,20 +41,23 @@ _RCLONE_ANNOUNCE = re.compile(r"Starting s3 server on \[(http://\S+?:\d+)/[\]\s]
 @contextmanager
 def loopback_s3(kind: str = "moto", *, root: str | os.PathLike[str] | None = None,
                 keys: tuple[str, str] | None = DEFAULT_KEYS, read_only: bool = False,
-                log_file: str | os.PathLike[str] | None = None) -> Iterator[str]:
+                log_file: str | os.PathLike[str] | None = None, follow_links: bool = False
+                ) -> Iterator[str]:
     """Run this server in a child process for the duration of a `with` block; yields its URL.
 
     kind="moto" (the default) takes no other option. kind="rclone" serves `root` (a
     directory whose subdirectories are the buckets; a fresh temporary one, removed
     afterwards, when None), requires the `keys` (access key id, secret) on every request,
     or allows anonymous access to everything when keys is None; `read_only` refuses writes;
-    `log_file` receives rclone's log.
+    `log_file` receives rclone's log; `follow_links` serves symlinked buckets and sees files
+    written behind its back at once (no directory cache): a read-only view of another
+    server's buckets.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown S3 server kind {kind!r} (one of {', '.join(KINDS)})")
     args = [sys.executable, os.path.abspath(__file__), "--kind", kind]
     if kind == "moto":
-        if root is not None or keys != DEFAULT_KEYS or read_only or log_file is not None:
+        if root is not None or keys != DEFAULT_KEYS or read_only or log_file is not None or follow_links:
             raise ValueError("root, keys, read_only and log_file apply to kind='rclone' only")
     else:
         if root is not None:
@@ -62,6 +65,8 @@ def loopback_s3(kind: str = "moto", *, root: str | os.PathLike[str] | None = Non
         args += ["--anonymous"] if keys is None else ["--auth-key", ",".join(keys)]
         if read_only:
             args.append("--read-only")
+        if follow_links:
+            args.append("--follow-links")
         if log_file is not None:
             args += ["--log-file", os.fspath(log_file)]
     proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -131,7 +136,8 @@ class RcloneServer:
     """`rclone serve s3` over `root` on 127.0.0.1, port chosen by the kernel at bind time."""
 
     def __init__(self, root: Path, workdir: Path, host: str, port: int,
-                 keys: tuple[str, str] | None, read_only: bool, log_file: Path | None) -> None:
+                 keys: tuple[str, str] | None, read_only: bool, log_file: Path | None,
+                 follow_links: bool = False) -> None:
         self.root, self.workdir = root, workdir
         self.tail: collections.deque[str] = collections.deque(maxlen=40)
         self._announced = threading.Event()
@@ -148,6 +154,7 @@ class RcloneServer:
         ]
         cmd += ["--auth-key", ",".join(keys)] if keys else []
         cmd += ["--read-only"] if read_only else []
+        cmd += ["--copy-links", "--dir-cache-time", "0s", "--poll-interval", "0"] if follow_links else []
         # The user's RCLONE_* settings (config path, flags set by environment) stay out.
         env = {k: v for k, v in os.environ.items() if not k.startswith("RCLONE_")}
         self.proc = subprocess.Popen(
@@ -215,7 +222,7 @@ def _serve_rclone(args: argparse.Namespace) -> int:
             signal.signal(sig, lambda *_: sys.exit(0))
     try:
         server = RcloneServer(root, workdir, args.host, args.port, keys, args.read_only,
-                              Path(args.log_file) if args.log_file else None)
+                              Path(args.log_file) if args.log_file else None, args.follow_links)
         try:
             url = server.url()
         except RuntimeError as e:
@@ -292,6 +299,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     rclone.add_argument("--anonymous", action="store_true",
                         help="no keys: anyone may do anything (combine with --read-only)")
     rclone.add_argument("--read-only", action="store_true", help="refuse every write")
+    rclone.add_argument("--follow-links", action="store_true",
+                        help="serve symlinked buckets, with no directory cache (see files another "
+                             "server writes at once)")
     rclone.add_argument("--log-file", help="append rclone's log to this file")
     args = parser.parse_args(argv)
     if not args.host.startswith("127.") and args.host not in ("localhost", "::1"):

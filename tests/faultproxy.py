@@ -408,7 +408,9 @@ class _Handler(socketserver.BaseRequestHandler):
                 proxy._log(request, 400, fault if client_body.flipped else None)
                 return False
             body = [bytes(data)]
-        with socket.create_connection(proxy.upstream, timeout=proxy.timeout) as up:
+        upstream = proxy.upstream if proxy.anonymous_upstream is None or _signed(request) \
+            else proxy.anonymous_upstream
+        with socket.create_connection(upstream, timeout=proxy.timeout) as up:
             up.sendall(_without(head, "expect") if expects else head)
             try:
                 for piece in body:
@@ -474,16 +476,27 @@ class _Handler(socketserver.BaseRequestHandler):
         return keep_alive
 
 
+def _loopback(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    host, port = parts.hostname or "", parts.port or 80
+    if parts.scheme != "http" or not host.startswith("127."):
+        raise ValueError(f"the fault proxy only fronts a loopback http:// server, not {url!r}")
+    return host, port
+
+
+def _signed(request: Request) -> bool:
+    return request.header("authorization") is not None or "X-Amz-Signature=" in request.target
+
+
 class FaultProxy:
     """The proxy. `with FaultProxy(upstream_url) as proxy:` … `proxy.url` is the endpoint."""
 
     def __init__(self, upstream: str, *, timeout: float = 30.0, lifetime: float = 600.0,
-                 verify_sha256: bool = False) -> None:
-        parts = urlsplit(upstream)
-        host, port = parts.hostname or "", parts.port or 80
-        if parts.scheme != "http" or not host.startswith("127."):
-            raise ValueError(f"the fault proxy only fronts a loopback http:// server, not {upstream!r}")
-        self.upstream = (host, port)
+                 verify_sha256: bool = False, anonymous_upstream: str | None = None) -> None:
+        self.upstream = _loopback(upstream)
+        # Unsigned requests go here instead (a read-only server holding only what anyone may
+        # read), so one endpoint behaves like S3 with a public-read bucket policy.
+        self.anonymous_upstream = _loopback(anonymous_upstream) if anonymous_upstream else None
         self.verify_sha256 = verify_sha256
         self.timeout = timeout
         self.lifetime = lifetime

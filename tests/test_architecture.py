@@ -19,11 +19,12 @@ PACKAGE = ROOT / "git_eosvc"
 
 # the layers of DESIGN.md §6, top first; a module may import only its own layer or lower
 LAYERS = [
-    {"cli", "cli_common", "cli_eosvc", "cli_review", "hookcmd", "__main__"},
-    {"engine", "eosvc", "init", "install", "hookscript"},
+    {"cli", "cli_common", "cli_eosvc", "cli_review", "hookcmd", "__main__", "cli_migrate", "cli_watch",
+     "completion", "manpage", "clispec", "api", "api_results", "cli_json"},
+    {"engine", "eosvc", "init", "install", "hookscript", "doctor"},
     {"conflicts", "repo", "gitproc", "access", "lock", "config", "scan", "statcache", "cache", "remote", "s3client",
-     "s3list", "transfer",
-     "review", "merge", "plan"},
+     "s3list", "transfer", "credentials", "eosvc_layout", "s3import",
+     "review", "review_md", "merge", "plan"},
     {"manifest", "paths", "atomic", "hashing", "progress", "errors", "ui", "__init__"},
 ]
 

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from conftest import S3, eosvc, git
+from conftest import KEYS as S3_KEYS, S3, S3Server, eosvc, git
 from faultproxy import (
     COMPLETE_MULTIPART,
     UPLOAD_PART,
@@ -56,7 +56,7 @@ from git_eosvc.transfer import Download, Upload
 MiB = 1 << 20
 BIG = 130 * MiB + 12_345  # three parts at the real defaults: 64 MiB, 64 MiB, 2 MiB + 12,345
 PART = r"[?&]partNumber={}(&|$)"
-KEYS = Credentials("testing", "testing")
+KEYS = Credentials(*S3_KEYS)
 MAX_ATTEMPTS = 5  # s3client.RETRIES; botocore counts them as retries
 
 
@@ -103,7 +103,7 @@ def s3_sha256(s3: S3, bucket: str, key: str) -> str | None:
 
 
 def open_uploads(s3: S3, bucket: str) -> list[Any]:
-    return list(s3.client().list_multipart_uploads(Bucket=bucket).get("Uploads", []))
+    return s3.open_uploads(bucket)
 
 
 def store_of(work: Path) -> Store:
@@ -274,19 +274,20 @@ class Published:
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory: pytest.TempPathFactory, s3_endpoint: str) -> Published:
-    from conftest import BIN, PUBLIC_READ_POLICY
+def published(tmp_path_factory: pytest.TempPathFactory, s3_server: S3Server) -> Published:
+    from conftest import BIN
     from s3server import isolated_env  # (scripts/ is on sys.path once s3_endpoint runs)
 
     root = tmp_path_factory.mktemp("published")
+    s3_endpoint = s3_server.url
     s3 = S3(s3_endpoint, f"pub-faults-{os.getpid()}", f"priv-faults-{os.getpid()}")
     client = s3.client()
     client.create_bucket(Bucket=s3.public_bucket)
-    client.put_bucket_policy(Bucket=s3.public_bucket, Policy=PUBLIC_READ_POLICY % s3.public_bucket)
+    s3_server.publish(client, s3.public_bucket)
     client.create_bucket(Bucket=s3.private_bucket)
     # This fixture outlives the per-test pinned environment: pin git and AWS explicitly.
     env = isolated_env(root / "home", "Publisher", BIN)
-    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+    env.update(AWS_ACCESS_KEY_ID=S3_KEYS[0], AWS_SECRET_ACCESS_KEY=S3_KEYS[1],
                EOSVC_ENDPOINT_URL=s3_endpoint,  # straight to moto: this upload is not under test
                EOSVC_PUBLIC_BUCKET=s3.public_bucket, EOSVC_PRIVATE_BUCKET=s3.private_bucket)
 

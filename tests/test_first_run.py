@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import S3, eosvc, git
+from conftest import S3, S3Server, eosvc, git
 from helpers import commit_all, write
 
 
 def test_missing_buckets_are_one_line_and_init_creates_them(
-        tmp_path: Path, remote: Path, s3: S3, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, remote: Path, s3: S3, s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> None:
     fresh_public, fresh_private = f"new-pub-{os.getpid()}", f"new-priv-{os.getpid()}"
     monkeypatch.setenv("EOSVC_PUBLIC_BUCKET", fresh_public)
     monkeypatch.setenv("EOSVC_PRIVATE_BUCKET", fresh_private)
@@ -37,6 +37,9 @@ def test_missing_buckets_are_one_line_and_init_creates_them(
     git(a, "push", "-q", "-u", "origin", "main")
     again = eosvc(a, "init", "--repo", "proj", "--create-buckets")
     assert f"found bucket {fresh_public}" in again.stderr  # idempotent
+    if not s3_server.policies:  # (rclone) said, and done the server's own way
+        assert f"could not let anyone read bucket {fresh_public}" in again.stderr
+        s3_server.publish(s3.client(), fresh_public)
 
     # anyone can read the public objects, without credentials
     b = tmp_path / "b"

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import gitmatrix as gm
 import pytest
-from conftest import PUBLIC_READ_POLICY, eosvc
+from conftest import KEYS as S3_KEYS, S3Server, eosvc
 
 HEADER = "eosvc-manifest v1"
 MANIFESTS = ("data.eosvc", "output.eosvc", "model/checkpoints.eosvc", "model/framework/fit.eosvc")
@@ -188,21 +188,22 @@ class Shared:
         return where / "w"
 
 
-def _buckets(endpoint: str, tag: str) -> dict[str, str]:
+def _buckets(server: S3Server, tag: str) -> dict[str, str]:
+    endpoint = server.url
     import boto3
 
     client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
+                          aws_access_key_id=S3_KEYS[0], aws_secret_access_key=S3_KEYS[1])
     public, private = f"mpub-{os.getpid()}-{tag}", f"mpriv-{os.getpid()}-{tag}"
     client.create_bucket(Bucket=public)
-    client.put_bucket_policy(Bucket=public, Policy=PUBLIC_READ_POLICY % public)
+    server.publish(client, public)
     client.create_bucket(Bucket=private)
     return {"EOSVC_ENDPOINT_URL": endpoint, "EOSVC_PUBLIC_BUCKET": public, "EOSVC_PRIVATE_BUCKET": private,
-            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+            "AWS_ACCESS_KEY_ID": S3_KEYS[0], "AWS_SECRET_ACCESS_KEY": S3_KEYS[1]}
 
 
 @pytest.fixture(scope="module")
-def shared(tmp_path_factory: pytest.TempPathFactory, s3_endpoint: str) -> Iterator[Shared]:
+def shared(tmp_path_factory: pytest.TempPathFactory, s3_server: S3Server) -> Iterator[Shared]:
     """HISTORY recorded with `git eosvc add`, pushed (all branches, pre-push uploading to S3)
     to a bare remote, plus a superproject with the repo as submodule `sub`.
 
@@ -210,7 +211,7 @@ def shared(tmp_path_factory: pytest.TempPathFactory, s3_endpoint: str) -> Iterat
     itself (gitmatrix.pinned_env: throwaway HOME and global config, no system config, AWS and
     EOSVC only what is set here, S3 on 127.0.0.1) and restores os.environ afterwards."""
     root = tmp_path_factory.mktemp("matrix")
-    env = _buckets(s3_endpoint, root.name.replace("_", "-").lower()[-20:])
+    env = _buckets(s3_server, root.name.replace("_", "-").lower()[-20:])
     with gm.pinned_env(root / "home", env):
         author = root / "author"
         author.mkdir()

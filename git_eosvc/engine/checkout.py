@@ -20,6 +20,7 @@ from ..hashing import Sha256
 from ..manifest import Entry, Manifest, check_path, diff, has_conflict_markers
 from ..paths import safe_dest, under_any
 from ..plan import CheckoutPlan, plan_checkout
+from ..progress import Progress
 from ..scan import SKIP_TMP, ScanResult
 from .fetch import FetchResult, download
 from .workspace import Workspace
@@ -70,10 +71,17 @@ class CheckoutResult:
 
 
 def plan(ws: Workspace, paths: Sequence[str] = (), discard: bool = False,
-         touched_only: bool = False, skip: Sequence[Section] = ()) -> list[SectionPlan]:
+         touched_only: bool = False, skip: Sequence[Section] = (), hint_eosvc: bool = True) -> list[SectionPlan]:
     """What a checkout would do, per section (but those in `skip`). `touched_only` (the
     hooks) looks only at the entries that changed since the last materialisation;
-    otherwise every file of the section (or of `paths`) is re-checked."""
+    otherwise every file of the section (or of `paths`) is re-checked. `hint_eosvc` (the
+    explicit commands): in a work tree that has recorded nothing yet, a note when S3 holds
+    EOSVC-layout objects for an empty section (eosvc_find.hints)."""
+    if hint_eosvc and not touched_only:
+        from .eosvc_find import hints  # not on the hooks' path (touched_only)
+
+        targeted = [section for section, _ in ws.targets(paths)]
+        ws.notes += hints(ws, targeted, only_if_unused=True)
     plans: list[SectionPlan] = []
     for section, sub in ws.targets(paths):
         if section in skip:
@@ -123,14 +131,17 @@ def apply(ws: Workspace, plans: Sequence[SectionPlan]) -> CheckoutResult:
     for sp in plans:
         _stash_and_delete(ws, sp, result)
     result.fetch = download(ws, [(sp.section, e) for sp in plans for e in sp.plan.write])
-    for sp in plans:
-        _write_section(ws, sp, result)
+    writes = [e for sp in plans for e in sp.plan.write]
+    with Progress(sum(e.size for e in writes), "materialise", items=len(writes)) as progress:
+        for sp in plans:
+            _write_section(ws, sp, result, progress)
     return result
 
 
 def checkout(ws: Workspace, paths: Sequence[str] = (), discard: bool = False) -> CheckoutResult:
-    """Materialise the working manifests (or `paths`) into the work tree."""
-    return apply(ws, plan(ws, paths, discard=discard))
+    """Materialise the working manifests (or `paths`) into the work tree. With `paths`
+    (`download --path`) the EOSVC hint may look at S3; without (install, clone, pull) not."""
+    return apply(ws, plan(ws, paths, discard=discard, hint_eosvc=bool(paths)))
 
 
 def reconcile(ws: Workspace) -> CheckoutResult | None:
@@ -171,7 +182,7 @@ def _stash_and_delete(ws: Workspace, sp: SectionPlan, result: CheckoutResult) ->
         result.deleted.append(entry.path)
 
 
-def _write_section(ws: Workspace, sp: SectionPlan, result: CheckoutResult) -> None:
+def _write_section(ws: Workspace, sp: SectionPlan, result: CheckoutResult, progress: Progress) -> None:
     section, decided = sp.section, sp.plan
     not_written: set[str] = {p for p, _ in decided.keep}
     ready = []
@@ -189,6 +200,8 @@ def _write_section(ws: Workspace, sp: SectionPlan, result: CheckoutResult) -> No
                                  ws.settings.link_type, size=entry.size)
         except IntegrityError as exc:
             return exc.message
+        progress.update(entry.size)
+        progress.finished(entry.size, entry.path)
         return None
 
     big = [e for e in ready if e.size >= _PARALLEL_COPY_BYTES]

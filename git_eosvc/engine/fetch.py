@@ -30,11 +30,10 @@ def download(ws: Workspace, wanted: Iterable[tuple[Section, Entry]]) -> FetchRes
     """Bring objects into the local store; private sections without credentials are skipped."""
     result = FetchResult()
     items: dict[tuple[str, Sha256], Download] = {}
-    have_credentials = ws.credentials is not None
     for section, entry in wanted:
         if ws.store.has(entry.oid):
             continue
-        if not section.public and not have_credentials:
+        if not section.public and ws.credentials is None:  # looked up once, only when needed
             if section.path not in result.skipped_sections:
                 result.skipped_sections.append(section.path)
             continue

@@ -8,10 +8,10 @@ from .checkout import CheckoutResult, checkout
 from .workspace import Workspace
 
 
-def pull(ws: Workspace, discard: bool = False) -> CheckoutResult:
+def pull(ws: Workspace, discard: bool = False, quiet: bool = False) -> CheckoutResult:
     """`git pull --rebase` (git's output goes to the terminal), then materialise; with
     `discard`, locally modified files are saved in the store first, then replaced."""
-    proc = ws.repo.run("pull", "--rebase", check=False, capture=False)
+    proc = ws.repo.run("pull", "--rebase", *(["-q"] if quiet else []), check=False, capture=False)
     if proc.returncode != 0:
         raise OperationError("git pull --rebase failed; see git's message above")
     return checkout(ws, discard=discard)

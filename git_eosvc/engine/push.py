@@ -204,9 +204,9 @@ def _refuse_private_without_credentials(ws: Workspace, needs: Sequence[Need]) ->
     sections = sorted({s.path + "/" for n in hidden for s in [ws.access.section_of(n.path)] if s})
     raise CredentialsError(
         f"the pushed commits need {len(hidden)} object(s) of private section(s) "
-        f"{', '.join(sections)} on S3, and no credentials are set to check or upload them",
-        hint="export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (read from the environment only), "
-             "then push again")
+        f"{', '.join(sections)} on S3, and no credentials are set to check or upload them "
+        f"({ws.credential_lookup.describe()})",
+        hint=ws.credential_lookup.hint() + ", then push again")
 
 
 def upload_needs(ws: Workspace, needs: Sequence[Need], dry_run: bool = False) -> UploadResult:
@@ -238,9 +238,9 @@ def upload_needs(ws: Workspace, needs: Sequence[Need], dry_run: bool = False) ->
         return result
     if ws.credentials is None:
         raise CredentialsError(
-            f"{len(missing)} object(s) must be uploaded and no credentials are set",
-            hint="export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (credentials are read from "
-                 "the environment only)")
+            f"{len(missing)} object(s) must be uploaded and no credentials are set "
+            f"({ws.credential_lookup.describe()})",
+            hint=ws.credential_lookup.hint())
     report = remote.upload([Upload(n.bucket, n.oid, n.size, ws.store.object_path(n.oid)) for n in missing])
     no_bucket = sorted({n.bucket for n in missing if "NoSuchBucket" in report.failed.get(n.oid, "")})
     if no_bucket:  # one line for the cause, not one per object
@@ -299,10 +299,16 @@ def push_target(ws: Workspace) -> PushTarget:
     return PushTarget(remote, target, update, set_upstream=cfg(f"branch.{branch}.remote") is None)
 
 
-def git_push(ws: Workspace, target: PushTarget) -> None:
-    """`git push <remote> HEAD:refs/heads/<branch>`; git's own output goes to the terminal."""
-    args = ["push"] + (["--set-upstream"] if target.set_upstream else [])
-    proc = ws.repo.run(*args, target.remote, f"HEAD:refs/heads/{target.branch}", check=False, capture=False)
+def git_push(ws: Workspace, target: PushTarget, quiet: bool = False, capture: bool = False) -> str:
+    """`git push <remote> HEAD:refs/heads/<branch>`; git's own output (its hooks' too) goes to
+    the terminal, or with `capture` (the Python API, which prints nothing) is returned."""
+    args = ["push"] + (["--set-upstream"] if target.set_upstream else []) + (["-q"] if quiet else [])
+    proc = ws.repo.run(*args, target.remote, f"HEAD:refs/heads/{target.branch}", check=False, capture=capture)
+    words = (proc.stdout or b"").decode(errors="replace") + (proc.stderr or b"").decode(errors="replace")
+    if proc.returncode != 0 and capture:
+        raise OperationError(f"git push failed: {words.strip()}",
+                             hint="uploaded objects stay on S3; run the push again")
     if proc.returncode != 0:
         raise OperationError("git push failed (see git's message above; uploaded objects stay on S3, "
                              "run the push again)")
+    return words

@@ -64,6 +64,9 @@ def status(ws: Workspace, remote: bool = False) -> list[SectionStatus]:
                                  not_deleted=sorted(pending.values(), key=lambda e: e.path)))
     if remote:
         _not_uploaded(ws, out, views)
+        from .eosvc_find import hints
+
+        ws.notes += hints(ws)  # an empty section with EOSVC-layout objects: name the import
     return out
 
 

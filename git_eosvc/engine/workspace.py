@@ -20,7 +20,7 @@ from ..lock import AccessLock
 from ..manifest import EMPTY, Entry, Manifest, check_path, decode, encode
 from ..paths import user_relpath
 from ..remote import Remote
-from ..s3client import Credentials, credentials_from_env
+from ..credentials import Credentials, Lookup, find
 from ..repo import Repo
 from ..scan import SKIP_TMP, ScanResult, scan
 from ..statcache import StatCache
@@ -42,6 +42,7 @@ class Workspace:
         # the user deleted the lock to accept an access change; the next push may carry it
         self.fresh_lock = fresh_lock
         self.notes: list[str] = []
+        self.clone_config: dict[str, str] = {}  # the clone's eosvc.* git config, as read at open
         self._stat_cache: StatCache | None = None
         self._remote: Remote | None = None
 
@@ -52,10 +53,12 @@ class Workspace:
         repo = repo or Repo.discover(start)
         access = access_mod.load(repo.workdir)
         committed = config_mod.read_config_file(repo.workdir / config_mod.CONFIG_FILE)
-        settings = config_mod.resolve(os.environ, repo.config_values(), committed, repo.default_name())
+        clone_config = repo.config_values()
+        settings = config_mod.resolve(os.environ, clone_config, committed, repo.default_name())
         # the lock also pins where the committed config sends data, so a pulled commit
         # cannot quietly redirect private objects to another bucket or endpoint
         ws = cls(repo, access, settings)
+        ws.clone_config = clone_config
         if check_lock:
             ws.fresh_lock = ws.lock.check(access, config_mod.storage_of(committed),
                                           tracked=lambda p: repo.index_blob_id(p) is not None)
@@ -77,8 +80,14 @@ class Workspace:
         return self._stat_cache
 
     @cached_property
+    def credential_lookup(self) -> Lookup:
+        """Credentials from the explicit sources (credentials.py), looked up when first needed:
+        a hook with nothing to transfer reads no ~/.aws or ~/.eosvc file."""
+        return find(os.environ, self.settings.profile, self.settings.profile_source, self.workdir)
+
+    @property
     def credentials(self) -> Credentials | None:
-        return credentials_from_env()
+        return self.credential_lookup.credentials
 
     def remote(self) -> Remote:
         """One S3 remote per workspace: its clients and connection pools serve every transfer."""
