@@ -33,13 +33,14 @@ from .engine import checkout as checkout_mod
 from .engine.add import add as engine_add
 from .engine.diff import build_report
 from .engine.fetch import FetchResult as EngineFetch
-from .engine.fetch import download
 from .engine.fetch import fetch as engine_fetch
 from .engine.push import git_push, push_target, upload_for_push
+from .engine.read import raise_failed as _raise_failed
+from .engine.read import stored as _stored
 from .engine.status import status as engine_status
 from .engine.watch import Uploader, uploading
 from .engine.workspace import Workspace
-from .errors import ConfigError, CredentialsError, NotFoundError, OperationError, TransferError, UsageError
+from .errors import ConfigError, NotFoundError, OperationError, UsageError
 from .manifest import Entry
 from .paths import under, user_relpath
 from .progress import ProgressCallback
@@ -47,7 +48,6 @@ from .remote import Remote
 from .review import Report
 
 PathLike = Union[str, "os.PathLike[str]"]
-_LISTED = 10  # failures named in one error message; the rest are counted
 
 
 class Repository:
@@ -258,7 +258,7 @@ class _Session(Workspace):
     remotes: _Remotes | None = None
 
     def remote(self) -> Remote:
-        return super().remote() if self.remotes is None else self.remotes.get(self.settings, self.credentials)
+        return super().remote() if self.remotes is None else self.remotes.get(self.settings, self.remote_credentials)
 
 
 def open_repo(path: PathLike | None = None) -> Repository:
@@ -300,17 +300,6 @@ def _entry_at(ws: Workspace, section: Section, rel: str, rev: str) -> Entry:
     return _entry_in(ws.head_manifest(section, ws.repo.resolve(rev)), rel, f"at {rev}", section)
 
 
-def _stored(ws: Workspace, section: Section, entry: Entry) -> Path:
-    """The store object holding `entry`'s bytes, downloaded and verified first if missing."""
-    path = ws.store.object_path(entry.oid)
-    if ws.store.has(entry.oid) and path.stat().st_size != entry.size:
-        ws.store.verify([entry.oid])  # a short object a crash left: removed if damaged, fetched below
-    if not ws.store.has(entry.oid):
-        got = download(ws, [(section, entry)])
-        _raise_failed(ws, got, [] if ws.store.has(entry.oid) else [entry.path])
-    return path
-
-
 def _materialised(ws: Workspace, section: Section, rel: str) -> Path:
     here = ws.workdir / rel
     manifest = ws.working_manifest(section)
@@ -323,27 +312,6 @@ def _materialised(ws: Workspace, section: Section, rel: str) -> Path:
     skipped = [rel] if section.path in result.skipped_sections else []
     _raise_failed(ws, result.fetch, result.failed + [p for p, _ in result.errors] + skipped, dict(result.errors))
     return here
-
-
-def _raise_failed(ws: Workspace, fetch: EngineFetch, failed: Sequence[str],
-                  why: dict[str, str] | None = None) -> None:
-    """Raise for the `failed` paths, if any: CredentialsError when all lie in private
-    sections skipped for want of credentials, else TransferError naming them."""
-    shown = list(dict.fromkeys(failed))
-    if not shown:
-        return
-    private = [s + "/" for s in fetch.skipped_sections if any(under(p, s) for p in shown)]
-    if all(any(under(p, s) for s in fetch.skipped_sections) for p in shown):
-        raise CredentialsError(f"{', '.join(private)} {'is' if len(private) == 1 else 'are'} private and no "
-                               f"credentials were found ({ws.credential_lookup.describe()}); nothing was "
-                               "downloaded there", hint=ws.credential_lookup.hint())
-    reasons = dict(why or {})
-    for oid, message in fetch.failed.items():
-        reasons.setdefault(fetch.paths.get(oid, oid), message)
-    lines = [f"  {p}: {reasons.get(p, 'not in the local store after the download')}" for p in shown[:_LISTED]]
-    more = [f"  … and {len(shown) - _LISTED} more"] if len(shown) > _LISTED else []
-    raise TransferError(f"{len(shown)} file(s) could not be brought:\n" + "\n".join(lines + more),
-                        hint="check the network and S3 settings (`git eosvc doctor`), then try again")
 
 
 def _skipped_notes(fetch: EngineFetch) -> list[str]:

@@ -40,6 +40,11 @@ def cmd_init(args: argparse.Namespace) -> int:
         with workspace(start=repo.workdir) as ws:
             for bucket, public in ((ws.settings.public_bucket, True), (ws.settings.private_bucket, False)):
                 made, no_policy = ws.remote().create_bucket(bucket, public_read=public)
+                if ws.settings.directory is not None:  # a directory remote: its mode is its policy
+                    ui.info(f"{'created' if made else 'found'} bucket directory {ws.settings.directory / bucket}"
+                            + ("" if not made else " (mode 0755: anyone on this machine may read it)" if public
+                               else " (mode 0700: only you may read it)"))
+                    continue
                 ui.info(f"{'created' if made else 'found'} bucket {bucket}"
                         + (" (anyone may read its objects; nobody may list it)" if public and not no_policy
                            else "" if public else " (private)"))
@@ -112,11 +117,17 @@ def cmd_status(args: argparse.Namespace) -> int:
             lines += [f"    added:    {e.path}" for e in changes.added]
             lines += [f"    modified: {n.path}" for _, n in changes.modified]
             lines += [f"    deleted:  {e.path}" for e in changes.removed]
-        if st.not_downloaded:
-            n = len(st.not_downloaded)
-            lines.append(f"  not materialised here: {n} file(s) "
-                         f"({ui.human_size(sum(e.size for e in st.not_downloaded))}); "
+        on_purpose = {e.path for e in st.dropped + st.excluded}
+        missing = [e for e in st.not_downloaded if e.path not in on_purpose]
+        if missing:
+            lines.append(f"  not materialised here: {len(missing)} file(s) "
+                         f"({ui.human_size(sum(e.size for e in missing))}); "
                          "`git eosvc checkout` brings them")
+        for what, entries in (("dropped here", st.dropped),
+                              ("not materialised (excluded by eosvc.fetchInclude/fetchExclude)", st.excluded)):
+            if entries:
+                lines.append(f"  {what}: {len(entries)} file(s) ({ui.human_size(sum(e.size for e in entries))}); "
+                             "`git eosvc checkout PATH` brings one back")
         if st.not_deleted:
             lines.append(f"  deleted by the manifest, still here: {len(st.not_deleted)} file(s); "
                          "`git eosvc checkout` removes them")
@@ -143,6 +154,9 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_checkout(args: argparse.Namespace) -> int:
+    if args.release:
+        from .cli_read import cmd_checkout_release
+        return cmd_checkout_release(args)
     if args.ours or args.theirs:
         return cli_review.cmd_resolve(args)
     from .cli_common import report_checkout, workspace
@@ -171,6 +185,9 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     from .engine.fetch import fetch
 
     with workspace() as ws:
+        if args.release:
+            from .cli_read import release_tag
+            args.revs = [*args.revs, release_tag(ws, args.release)]
         result = fetch(ws, args.revs)
     report_fetch(result)
     ui.info(f"downloaded {result.downloaded} object(s)")
@@ -233,10 +250,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return 1 if result.corrupt or result.not_on_remote else 0
     for oid in result.corrupt:
         ui.error(f"corrupt object in the local store: {oid} (removed; it will be downloaded again)")
+    root = ws.settings.directory
+    where = "the directory remote" if root is not None else "S3"
     for n in result.not_on_remote:
-        ui.error(f"not on S3: {n.path} ({n.oid.short}) in s3://{n.bucket}")
+        ui.error(f"not on {where}: {n.path} ({n.oid.short}) in "
+                 + (f"{root / n.bucket}" if root is not None else f"s3://{n.bucket}"))
     ui.info(f"checked {result.checked} local object(s)"
-            + ("" if args.local else f"; {len(result.not_on_remote)} missing on S3"))
+            + ("" if args.local else f"; {len(result.not_on_remote)} missing on {where}"))
     return 1 if result.corrupt or result.not_on_remote else 0
 
 
@@ -335,9 +355,11 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     g.add_argument("--ours", action="store_true",
                    help="resolve the conflicted entries at PATH (an entry, or a manifest) with our side")
     g.add_argument("--theirs", action="store_true", help="… with their side")
+    from .cli_read import add_release_option; add_release_option(sp)  # noqa: E702 - checkout a release tag
 
     sp = add("fetch", cmd_fetch, "download the objects of revisions into the local store")
     sp.add_argument("revs", nargs="*")
+    from .cli_read import add_release_option; add_release_option(sp)  # noqa: E702 - --release SPEC
 
     sp = add("push", cmd_push, "upload what the new commits need, then git push")
     sp.add_argument("--dry-run", "-n", action="store_true", help="print what would be uploaded")
@@ -358,6 +380,9 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     cli_review.register(add)
     from . import cli_migrate; cli_migrate.register(add)  # noqa: E702 - import-eosvc (docs/migrating-from-eosvc.md)
     from . import cli_watch; cli_watch.register(add)  # noqa: E702 - watch, recover (docs/watch.md)
+    from . import cli_gc; cli_gc.register(add)  # noqa: E702 - gc (docs/gc.md)
+    from . import cli_read; cli_read.register(add)  # noqa: E702 - cat, export, du (docs/cat.md, docs/du.md)
+    from . import cli_drop; cli_drop.register(add)  # noqa: E702 - drop (docs/partial.md)
     return p
 
 

@@ -53,12 +53,20 @@ def report_checkout(result: CheckoutResult, prefix: str = "") -> None:
     _capped(ui.warn, [f"kept {path}: {why}" for path, why in result.kept], "file(s) kept",
             hint="record your version with `git eosvc add`, or replace it with `git eosvc pull -y` / "
                  "`git eosvc checkout --force` (your bytes are saved in the local store first)")
-    _capped(ui.info, [f"saved your version of {path} in the local store as {oid}"
-                      for path, oid in result.stashed], "file(s) saved")
+    _capped(ui.info, [saved_line(path, oid) for path, oid in result.stashed], "file(s) saved")
     _capped(ui.error, [f"could not materialise {path}: its object is not in the local store"
                        for path in result.failed], "file(s) not materialised")
     if result.written or result.deleted:
         ui.info(f"{prefix}artifacts: {len(result.written)} written, {len(result.deleted)} deleted")
+    if result.left_out and not prefix:  # hooks stay quiet about what the clone chose to leave out
+        ui.info(f"{len(result.left_out)} file(s) left out here (dropped, or eosvc.fetchInclude/fetchExclude); "
+                "`git eosvc checkout PATH` brings one")
+
+
+def saved_line(path: str, oid: str) -> str:
+    """The one message for bytes saved in the store before they were replaced or removed."""
+    return (f"saved your version of {path} in the local store as {oid}; "
+            f"`git eosvc cat {oid} > FILE` or `git eosvc export {oid} PATH` brings it back")
 
 
 def _capped(say: Callable[[str], None], lines: list[str], what: str, hint: str | None = None,

@@ -103,14 +103,14 @@ def cmd_upload(args: argparse.Namespace) -> int:
 def cmd_delete(args: argparse.Namespace) -> int:
     """Stop tracking a path and remove it here, staged; its S3 objects stay for history."""
     from . import eosvc
-    from .cli_common import workspace
+    from .cli_common import saved_line, workspace
     from .engine.delete import delete
 
     everything = args.path.strip() in eosvc.ALL
     with workspace() as ws:
         result = delete(ws, eosvc.targets(ws.access, args.path), everything=everything)
     for path, oid in result.saved:
-        ui.info(f"saved your version of {path} in the local store as {oid}")
+        ui.info(saved_line(path, oid))
     for path, why in result.kept:
         ui.warn(f"kept {path}: {why}")
     ui.info(f"untracked {len(result.untracked)} file(s), removed {len(result.removed)} here; "
@@ -163,7 +163,7 @@ def cmd_view(args: argparse.Namespace) -> int:
                 continue
             on_remote: dict[str, str] = {}
             if remote is not None and manifest:
-                if section.public or ws.credentials is not None:
+                if remote.can_read(ws.bucket(section)):
                     absent = remote.missing(ws.bucket(section), {e.oid for e in manifest.values()})
                     on_remote = {p: ("not uploaded" if e.oid in absent else "uploaded") for p, e in manifest.items()}
             files = eosvc.file_states(manifest, current, on_remote, prefix if prefix != section.path else None)

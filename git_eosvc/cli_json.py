@@ -36,6 +36,7 @@ def status_doc(sections: Sequence[SectionStatus], remote: bool) -> dict[str, obj
             "conflicts": [{"kind": c.kind, "path": json_path(c.path)} for c in st.conflicts],
             "recorded": _changes(st.recorded), "unrecorded": _changes(st.unrecorded),
             "not_materialised": _entries(st.not_downloaded), "not_deleted": _entries(st.not_deleted),
+            "dropped": _entries(st.dropped), "excluded": _entries(st.excluded),
             "not_uploaded": _entries(st.not_uploaded) if remote else None,
         })
     clean = not any(st.conflicted or st.recorded or st.unrecorded or st.not_downloaded or st.not_deleted

@@ -62,6 +62,13 @@ class Settings:
     def bucket(self, public: bool) -> str:
         return self.public_bucket if public else self.private_bucket
 
+    @property
+    def directory(self) -> Path | None:
+        """The root of a directory remote (endpoint `file:///path`), or None for S3."""
+        if self.endpoint is None or not self.endpoint.startswith("file:"):
+            return None
+        return directory_of(self.endpoint, "eosvc.endpoint")
+
 
 def _bool(value: str, key: str, source: str) -> bool:
     v = value.strip().lower()
@@ -128,8 +135,11 @@ def resolve(env: Mapping[str, str], clone: Mapping[str, str], committed: Mapping
             _check_repo_name(value, source)
             kwargs[name] = value
         elif name == "endpoint":
-            if not value.startswith(("http://", "https://")):
-                raise ConfigError(f"{source}: endpoint must be an http:// or https:// URL, not {value!r}")
+            if value.startswith("file:"):
+                directory_of(value, source)  # refused here, before anything runs
+            elif not value.startswith(("http://", "https://")):
+                raise ConfigError(f"{source}: endpoint must be an http:// or https:// URL, or file:///absolute/path "
+                                  f"for a directory remote, not {value!r}")
             kwargs[name] = value
         elif name == "profile":
             if not value or any(c in value for c in "[]\n\r\0"):
@@ -158,6 +168,23 @@ def profile_of(env: Mapping[str, str], clone: Mapping[str, str]) -> tuple[str | 
     if (env.get("AWS_PROFILE") or "").strip():
         return env["AWS_PROFILE"].strip(), "AWS_PROFILE"
     return (clone.get("eosvc.profile") or "").strip() or None, "git config eosvc.profile"
+
+
+def directory_of(url: str, source: str) -> Path:
+    """The absolute directory a `file:///path` endpoint names (percent-escapes decoded);
+    a relative path, a host other than localhost, or `..` is refused."""
+    from urllib.parse import unquote
+
+    rest = url[len("file:"):]
+    path = None
+    if rest.startswith("//"):
+        host, slash, tail = rest[2:].partition("/")
+        if host in ("", "localhost") and slash:
+            path = unquote("/" + tail)
+    if path is None or "\0" in path or any(p == ".." for p in path.split("/")):
+        raise ConfigError(f"{source}: a directory remote is file:///absolute/path (three slashes), not {url!r}",
+                          hint="e.g. file:///mnt/shared/eosvc; its subdirectories are the buckets")
+    return Path(os.path.normpath(path))
 
 
 def _check_repo_name(value: str, source: str) -> None:

@@ -67,8 +67,11 @@ def _repo(repo: Repo, clone: Mapping[str, str], env: Mapping[str, str]) -> list[
         s = config_mod.resolve(env, clone, committed, repo.default_name())
     except EosvcError as e:
         return out + [_bad("settings", e)]
-    out.append(Finding("storage", f"public s3://{s.public_bucket}/{s.repo}/, private "
-                                  f"s3://{s.private_bucket}/{s.repo}/ on {s.endpoint or 'AWS S3'}"))
+    if s.directory is not None:
+        out += _directory(s.directory, s.public_bucket, s.private_bucket, s.repo)
+    else:
+        out.append(Finding("storage", f"public s3://{s.public_bucket}/{s.repo}/, private "
+                                      f"s3://{s.private_bucket}/{s.repo}/ on {s.endpoint or 'AWS S3'}"))
     where = s.region_source or "built-in default, unless the credentials name one"
     out.append(Finding("region", f"{s.region} ({where})"))
     if env.get("EVC_REPO_NAME"):
@@ -97,6 +100,24 @@ def _repo(repo: Repo, clone: Mapping[str, str], env: Mapping[str, str]) -> list[
         out.append(Finding("hooks", "installed"))
     else:
         out.append(Finding("hooks", "not installed here (`git eosvc install`, or a hook manager: docs/hooks.md)"))
+    return out
+
+
+def _directory(root: Path, public: str, private: str, repo: str) -> list[Finding]:
+    out = [Finding("storage", f"a directory remote: public {root / public / repo}/, private {root / private / repo}/; "
+                              "no credentials are used, file permissions decide who reads and writes")]
+    if not root.is_dir():
+        out.append(Finding("storage", f"{root} does not exist", problem=True,
+                           hint="is the disk mounted? `git eosvc init --create-buckets` creates it"))
+        return out
+    try:
+        mode = (root / private).stat().st_mode
+    except OSError:
+        return out
+    if mode & 0o005:
+        out.append(Finding("storage", f"the private bucket directory {root / private} may be entered by anyone "
+                                      f"(mode {mode & 0o777:04o}): pushes refuse to write private objects there",
+                           problem=True, hint=f"chmod 700 {root / private}"))
     return out
 
 

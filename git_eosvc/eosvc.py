@@ -82,7 +82,7 @@ def clone(name: str, org: str, dest: Path | None, url: str | None, quiet: bool =
     repo = Repo.discover(target)
     relevant = [s for s in amap.sections if _has_entries(repo, s)] or list(amap.sections)
     lookup = find(os.environ, *profile_of(os.environ, repo.config_values()), workdir=target) \
-        if not any(s.public for s in relevant) else None
+        if not any(s.public for s in relevant) and not _directory_remote(repo) else None
     if lookup is not None and lookup.credentials is None:
         if created:
             shutil.rmtree(target, ignore_errors=True)
@@ -94,6 +94,18 @@ def clone(name: str, org: str, dest: Path | None, url: str | None, quiet: bool =
                                f"({lookup.describe()}); nothing was downloaded",
                                hint=f"{lookup.hint()}, then clone again")
     return target
+
+
+def _directory_remote(repo: Repo) -> bool:
+    """The clone's remote is a directory (file:///path): no credentials are needed to read it."""
+    from .config import CONFIG_FILE, read_config_file, resolve
+    from .errors import EosvcError
+
+    try:
+        committed = read_config_file(repo.workdir / CONFIG_FILE)
+        return resolve(os.environ, repo.config_values(), committed, repo.default_name()).directory is not None
+    except EosvcError:
+        return False  # install reports it
 
 
 def _has_entries(repo: Repo, section: Section) -> bool:

@@ -20,6 +20,7 @@ class CheckoutPlan:
     delete: list[Entry] = field(default_factory=list)     # left `new`; workspace copy is old or in the store
     keep: list[tuple[str, str]] = field(default_factory=list)  # (path, why): local work in the way
     stash: list[Entry] = field(default_factory=list)      # local bytes to save in the store first (discard mode)
+    left_out: list[Entry] = field(default_factory=list)   # not here, and not wanted here (dropped, excluded)
 
     def __bool__(self) -> bool:
         return bool(self.write or self.delete or self.keep)
@@ -33,6 +34,7 @@ def plan_checkout(
     discard: bool = False,
     only: Callable[[str], bool] | None = None,
     blocked: Callable[[str], bool] | None = None,
+    left_out: Callable[[str], bool] | None = None,
 ) -> CheckoutPlan:
     """The no-data-loss rule (DESIGN.md §4).
 
@@ -41,6 +43,8 @@ def plan_checkout(
     reported; with `discard`, its bytes are stashed in the store first, then replaced.
     A `blocked` path (the scan could not read it safely: still being written, unreadable,
     a symlink or special file) is never touched, not even with `discard`.
+    A `left_out` path (dropped here, or outside the clone's fetch filter) that the work tree
+    neither holds nor held at the last materialisation is not written: it stays absent.
     """
     plan = CheckoutPlan()
 
@@ -60,7 +64,10 @@ def plan_checkout(
         here = current.get(path)
         if here is None:
             if want is not None:
-                plan.write.append(want)
+                if left_out is not None and path not in old and left_out(path):
+                    plan.left_out.append(want)
+                else:
+                    plan.write.append(want)
             continue
         if want is not None and here.oid == want.oid:
             continue

@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterator, Sequence, TypeVar
 from .errors import TransferError
 from .hashing import Sha256, is_sha256
 from .s3client import describe_error, error_code, http_status
+from .transfer import Stored
 
 T = TypeVar("T")
 Slots = threading.BoundedSemaphore
@@ -45,6 +46,33 @@ def list_present(client: Any, bucket: str, repo: str, wanted: set[Sha256], slots
         return None
     return set().union(*found)
 
+def list_all(client: Any, bucket: str, repo: str, slots: Slots,
+             parallel: Callable[[Callable[[str], list[Stored]], Sequence[str]], list[list[Stored]]]
+             ) -> list[Stored]:
+    """Every object of `repo` in `bucket` (sorted by oid), one paginated prefix per hex digit
+    in parallel."""
+    base = f"{repo}/objects/sha256/"
+
+    def one(prefix: str) -> list[Stored]:
+        out: list[Stored] = []
+        for page in _pages(client, bucket, base + prefix, slots):
+            for obj in page.get("Contents", ()):
+                key = obj["Key"]
+                name = key.rsplit("/", 1)[-1]
+                if is_sha256(name) and key == f"{repo}/objects/{Sha256(name).shard()}":
+                    modified = obj.get("LastModified")
+                    out.append(Stored(Sha256(name), int(obj.get("Size", 0)),
+                                      modified.timestamp() if modified is not None else 0.0))
+        return out
+
+    try:
+        found = parallel(one, list(_LIST_FANOUT))
+    except ListingDenied:
+        raise TransferError(f"listing s3://{bucket}/{base} was refused",
+                            hint="this needs credentials allowed s3:ListBucket on the bucket") from None
+    return sorted((s for part in found for s in part), key=lambda s: s.oid)
+
+
 def _list_prefix(client: Any, bucket: str, repo: str, prefix: str, slots: Slots) -> set[Sha256]:
     present: set[Sha256] = set()
     for page in _pages(client, bucket, prefix, slots):
@@ -78,3 +106,21 @@ def _pages(client: Any, bucket: str, prefix: str, slots: Slots) -> Iterator[dict
         token = page.get("NextContinuationToken")
         if not page.get("IsTruncated") or not token:
             return
+
+
+def prefix_usage(client: Any, bucket: str, repo: str, slots: Slots) -> tuple[dict[Sha256, int], int, int]:
+    """Everything a bucket holds under `<repo>/`: the content-addressed objects (oid -> size),
+    and the count and bytes of any other key (an EOSVC layout, strays). Raises ListingDenied
+    when listing is not allowed, TransferError when it fails."""
+    objects: dict[Sha256, int] = {}
+    other = other_bytes = 0
+    for page in _pages(client, bucket, f"{repo}/", slots):
+        for obj in page.get("Contents", ()):
+            key, size = obj["Key"], int(obj.get("Size", 0))
+            name = key.rsplit("/", 1)[-1]
+            if is_sha256(name) and key == f"{repo}/objects/{Sha256(name).shard()}":
+                objects[Sha256(name)] = size
+            else:
+                other += 1
+                other_bytes += size
+    return objects, other, other_bytes

@@ -24,6 +24,7 @@ from typing import Callable, Sequence
 from .cache import WORKSPACE_TMP_PREFIX
 from .errors import UsageError
 from .hashing import CHUNK, Sha256, hash_file
+from .ignore import Patterns
 from .manifest import Entry, check_path
 from .paths import path_problem
 from .progress import Progress
@@ -92,7 +93,8 @@ def _hash_stable(abspath: str, st: os.stat_result, progress: Progress | None = N
 
 
 def scan(workdir: Path, section: str, stat_cache: StatCache | None, jobs: int = 8,
-         paths: Sequence[str] | None = None) -> ScanResult:
+         paths: Sequence[str] | None = None, ignore: Patterns | None = None,
+         tracked: Callable[[str, bool], bool] | None = None) -> ScanResult:
     """Hash every regular file under workdir/section (or only under `paths`).
 
     `paths` are repo-relative files or directories inside the section (the section itself
@@ -102,6 +104,11 @@ def scan(workdir: Path, section: str, stat_cache: StatCache | None, jobs: int = 
     never followed or hashed: callers should leave their manifest entries alone rather than
     treat them as deleted. A missing section yields no files; a section that is (or sits
     below) a symlink is refused (UsageError).
+
+    `ignore` (.eosvcignore and the defaults) leaves files and directories out of the walk
+    silently, unless `tracked(path, is_dir)` says the manifests record that file (or a file
+    below that directory): as in git, ignoring a recorded file does not unrecord it. A file
+    named in `paths` is scanned even if ignored (the way to record one on purpose).
     """
     started = time.time_ns()  # before any read: the racy check compares against this
     problem = path_problem(section)
@@ -114,10 +121,10 @@ def scan(workdir: Path, section: str, stat_cache: StatCache | None, jobs: int = 
     if sec_abs is None:
         return result
 
-    dirs: list[tuple[str, str]] = []  # (abspath, relpath) still to list
+    dirs: list[tuple[str, str, bool]] = []  # (abspath, relpath, inside an ignored dir) to list
     candidates: list[tuple[str, str, os.stat_result]] = []  # (abspath, relpath, lstat)
     if paths is None:
-        dirs.append((sec_abs, section))
+        dirs.append((sec_abs, section, False))
     else:
         wanted: list[str] = []
         for p in paths:
@@ -135,7 +142,7 @@ def scan(workdir: Path, section: str, stat_cache: StatCache | None, jobs: int = 
             kept.append(p)
         for p in kept:
             if p == section:
-                dirs.append((sec_abs, section))
+                dirs.append((sec_abs, section, False))
                 continue
             ab = _check_dirs(root, p, p.count("/"), p)  # parents: no symlinks
             if ab is None:
@@ -154,7 +161,7 @@ def scan(workdir: Path, section: str, stat_cache: StatCache | None, jobs: int = 
             if _stat.S_ISLNK(st.st_mode):
                 skipped.append((p, SKIP_SYMLINK))
             elif _stat.S_ISDIR(st.st_mode):
-                dirs.append((ab, p))
+                dirs.append((ab, p, False))
             elif _stat.S_ISREG(st.st_mode):
                 candidates.append((ab, p, st))
             else:
@@ -183,8 +190,15 @@ def scan(workdir: Path, section: str, stat_cache: StatCache | None, jobs: int = 
 
     # Iterative walk: scandir's d_type answers symlink/dir for free; one lstat per file.
     S_ISREG = _stat.S_ISREG
+    match = ignore.match if ignore else None
+
+    def left_out(rel: str, is_dir: bool, inside: bool) -> bool:
+        """Ignored, and not recorded (a directory: nothing recorded below it)."""
+        return ((inside or (ignore is not None and ignore.match(rel, is_dir)))
+                and not (tracked is not None and tracked(rel, is_dir)))
+
     while dirs:
-        d_abs, d_rel = dirs.pop()
+        d_abs, d_rel, inside = dirs.pop()
         try:
             it = os.scandir(d_abs)
         except (FileNotFoundError, NotADirectoryError):
@@ -212,10 +226,19 @@ def scan(workdir: Path, section: str, stat_cache: StatCache | None, jobs: int = 
                         continue
                 try:
                     if e.is_symlink():
-                        skipped.append((rel, SKIP_SYMLINK))
+                        if match is None or not left_out(rel, False, inside):
+                            skipped.append((rel, SKIP_SYMLINK))
                         continue
                     if e.is_dir(follow_symlinks=False):
-                        dirs.append((e.path, rel))
+                        if match is None:
+                            dirs.append((e.path, rel, False))
+                        elif inside or match(rel, True):
+                            if tracked is not None and tracked(rel, True):
+                                dirs.append((e.path, rel, True))  # for the recorded files only
+                        else:
+                            dirs.append((e.path, rel, False))
+                        continue
+                    if match is not None and left_out(rel, False, inside):
                         continue
                     st = e.stat(follow_symlinks=False)
                 except FileNotFoundError:

@@ -4,7 +4,7 @@ others; on an exception, cancel what has not started and wait for what has)."""
 
 from __future__ import annotations
 
-from concurrent.futures import Future, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Hashable, Iterable, Sequence, TypeVar
@@ -13,6 +13,23 @@ from .hashing import Sha256
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+Outcome = tuple[int, str | None]  # one item of a batch: (bytes moved, None) or (0, why it failed)
+
+
+def object_key(repo: str, oid: Sha256) -> str:
+    """An object's key in a bucket (S3) or bucket directory: <repo>/objects/sha256/ab/cd/<hash>."""
+    return f"{repo}/objects/{Sha256(oid).shard()}"
+
+
+@dataclass(frozen=True)
+class Stored:
+    """One object a listing found: its size and when it was written (seconds since the epoch)."""
+
+    oid: Sha256
+    size: int
+    modified: float
 
 
 @dataclass(frozen=True)
@@ -63,7 +80,15 @@ def gather(futures: Sequence[Future[R]]) -> list[R]:
         raise
 
 
-def run_item(fn: Callable[[], int]) -> tuple[int, str | None]:
+def parallel(fn: Callable[[T], R], items: Sequence[T], jobs: int, name: str = "eosvc-io") -> list[R]:
+    """fn over items on up to `jobs` threads, results in order; the first exception cancels the rest."""
+    if len(items) <= 1 or jobs <= 1:
+        return [fn(item) for item in items]
+    with ThreadPoolExecutor(min(jobs, len(items)), thread_name_prefix=name) as pool:
+        return gather([pool.submit(fn, item) for item in items])
+
+
+def run_item(fn: Callable[[], int]) -> Outcome:
     """Run one item: (bytes moved, None) or (0, failure message)."""
     try:
         return fn(), None
@@ -72,7 +97,7 @@ def run_item(fn: Callable[[], int]) -> tuple[int, str | None]:
 
 
 def report_of(report: TransferReport, items: Sequence[Upload | Download],
-            outcomes: Sequence[tuple[int, str | None]]) -> TransferReport:
+            outcomes: Sequence[Outcome]) -> TransferReport:
     for item, (moved, error) in zip(items, outcomes):
         if error is None:
             report.done.add(item.oid)

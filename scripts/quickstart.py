@@ -6,6 +6,9 @@ commits and pushes; Bob clones and gets the same bytes; Bob changes a file and p
 Alice pulls. Every step is printed with the command it runs. Nothing leaves this
 machine, no AWS account is needed, and everything is cleaned up at the end
 (`--keep` leaves the folder for you to explore).
+
+`--file-remote` runs the same steps against a directory remote (`file:///path`, one
+directory per bucket) instead of S3: no S3 server, no credentials at all.
 """
 
 from __future__ import annotations
@@ -54,10 +57,14 @@ def files(root: Path) -> dict[str, str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--keep", action="store_true", help="keep the work folder and print its path")
+    parser.add_argument("--file-remote", action="store_true",
+                        help="use a directory remote (file:///path) instead of a loopback S3 server")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="eosvc-quickstart-"))
     try:
+        if args.file_remote:
+            return walkthrough(work, (work / "remote-objects").as_uri(), args.keep)
         with loopback_s3() as endpoint:
             return walkthrough(work, endpoint, args.keep)
     finally:
@@ -66,19 +73,23 @@ def main() -> int:
 
 
 def walkthrough(work: Path, endpoint: str, keep: bool) -> int:
-    step(f"A real S3 endpoint (moto's server) on loopback: {endpoint}")
-    import boto3
-
-    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                      aws_access_key_id="quickstart", aws_secret_access_key="quickstart")
-    s3.create_bucket(Bucket="eosvc-public")
-    s3.put_bucket_policy(Bucket="eosvc-public", Policy=POLICY % "eosvc-public")
-    s3.create_bucket(Bucket="eosvc-private")
-    print("    buckets: eosvc-public (anonymous s3:GetObject allowed), eosvc-private")
-
+    directory = endpoint.startswith("file:")
     # A private git and AWS environment: never the user's ~/.gitconfig or ~/.aws.
     env = isolated_env(work / "home", "Quickstart", BIN)
-    env.update(AWS_ACCESS_KEY_ID="quickstart", AWS_SECRET_ACCESS_KEY="quickstart")
+    if directory:
+        step(f"A directory remote: {endpoint} (one directory per bucket; no S3, no credentials)")
+        s3 = None
+    else:
+        step(f"A real S3 endpoint (moto's server) on loopback: {endpoint}")
+        import boto3
+
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                          aws_access_key_id="quickstart", aws_secret_access_key="quickstart")
+        s3.create_bucket(Bucket="eosvc-public")
+        s3.put_bucket_policy(Bucket="eosvc-public", Policy=POLICY % "eosvc-public")
+        s3.create_bucket(Bucket="eosvc-private")
+        print("    buckets: eosvc-public (anonymous s3:GetObject allowed), eosvc-private")
+        env.update(AWS_ACCESS_KEY_ID="quickstart", AWS_SECRET_ACCESS_KEY="quickstart")
 
     step("A bare git remote")
     remote = work / "remote.git"
@@ -89,7 +100,8 @@ def walkthrough(work: Path, endpoint: str, keep: bool) -> int:
     alice.mkdir()
     run(alice, "git", "init", "-q", env=env)
     run(alice, "git", "remote", "add", "origin", str(remote), env=env)
-    run(alice, "git", "eosvc", "init", "--repo", "quickstart", "--endpoint", endpoint, env=env)
+    run(alice, "git", "eosvc", "init", "--repo", "quickstart", "--endpoint", endpoint,
+        *(["--create-buckets"] if directory else []), env=env)
     run(alice, "cat", "access.json", env=env)
 
     step("Alice writes data and output, records them, commits and pushes")
@@ -105,10 +117,17 @@ def walkthrough(work: Path, endpoint: str, keep: bool) -> int:
     run(alice, "git", "commit", "-q", "-m", "Add training data and predictions", env=env)
     run(alice, "git", "push", "-q", "-u", "origin", "main", env=env)
 
-    step("What S3 holds now: data in the public bucket, output in the private one")
+    step(f"What {'the directory' if directory else 'S3'} holds now: data in the public bucket, "
+         "output in the private one")
     for bucket in ("eosvc-public", "eosvc-private"):
-        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
-        print(f"    s3://{bucket}: " + (", ".join(k.rsplit("/", 1)[1][:12] + "…" for k in keys) or "(empty)"))
+        if s3 is None:
+            root = Path(endpoint.removeprefix("file://")) / bucket
+            keys = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+            where = f"{root} (mode {root.stat().st_mode & 0o777:04o})"
+        else:
+            keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+            where = f"s3://{bucket}"
+        print(f"    {where}: " + (", ".join(k.rsplit("/", 1)[1][:12] + "…" for k in keys) or "(empty)"))
 
     step("Bob clones with plain git, installs once, and has the same bytes")
     run(work, "git", "clone", "-q", str(remote), "bob", env=env)
@@ -132,14 +151,17 @@ def walkthrough(work: Path, endpoint: str, keep: bool) -> int:
     if not same:
         raise SystemExit("quickstart: the pull did not bring the new bytes")
 
-    step("Anyone can read the public data without credentials")
+    if directory:
+        step("No credentials anywhere: file permissions decide who reads the directory remote")
+    else:
+        step("Anyone can read the public data without credentials")
     anon = {k: v for k, v in env.items() if not k.startswith("AWS_")}
     run(work, "git", "clone", "-q", str(remote), "anonymous", env=anon)
     run(work / "anonymous", "git", "eosvc", "install", env=anon)
     print(f"    anonymous clone has: {sorted(files(work / 'anonymous'))}")
     print("\nquickstart: all steps passed")
     if keep:
-        print(f"the work folder is kept at {work} (S3 stops with this script)")
+        print(f"the work folder is kept at {work}" + ("" if directory else " (S3 stops with this script)"))
     return 0
 
 

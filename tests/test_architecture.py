@@ -19,12 +19,13 @@ PACKAGE = ROOT / "git_eosvc"
 
 # the layers of DESIGN.md §6, top first; a module may import only its own layer or lower
 LAYERS = [
-    {"cli", "cli_common", "cli_eosvc", "cli_review", "hookcmd", "__main__", "cli_migrate", "cli_watch",
-     "completion", "manpage", "clispec", "api", "api_results", "cli_json"},
+    {"cli", "cli_common", "cli_eosvc", "cli_review", "hookcmd", "__main__", "cli_migrate", "cli_watch", "cli_drop",
+     "cli_read",
+     "completion", "manpage", "clispec", "api", "api_results", "cli_json", "cli_gc"},
     {"engine", "eosvc", "init", "install", "hookscript", "doctor"},
     {"conflicts", "repo", "gitproc", "access", "lock", "config", "scan", "statcache", "cache", "remote", "s3client",
-     "s3list", "transfer", "credentials", "eosvc_layout", "s3import",
-     "review", "review_md", "merge", "plan"},
+     "s3list", "s3base", "s3backend", "dirremote", "transfer", "credentials", "eosvc_layout", "s3import", "gcplan",
+     "review", "review_md", "merge", "plan", "ignore", "release"},
     {"manifest", "paths", "atomic", "hashing", "progress", "errors", "ui", "__init__"},
 ]
 

@@ -53,7 +53,7 @@ def count_calls(remote: Remote, signed: bool) -> dict[str, int]:
     def on_call(model: Any, **_: Any) -> None:
         calls[model.name] = calls.get(model.name, 0) + 1
 
-    remote._client(signed).meta.events.register("before-call.s3", on_call)
+    remote.backend._client(signed).meta.events.register("before-call.s3", on_call)
     return calls
 
 
@@ -63,7 +63,7 @@ def capture_headers(remote: Remote, signed: bool) -> list[dict[str, Any]]:
     def on_send(request: Any, **_: Any) -> None:
         seen.append({k.lower(): v for k, v in request.headers.items()})
 
-    remote._client(signed).meta.events.register("before-send.s3", on_send)
+    remote.backend._client(signed).meta.events.register("before-send.s3", on_send)
     return seen
 
 
@@ -180,7 +180,7 @@ def test_missing_falls_back_to_head_when_listing_denied(s3: Any, tmp_path: Path)
                  "ResponseMetadata": {"HTTPStatusCode": 403}})
 
     calls = count_calls(remote, signed=True)
-    remote._client(signed=True).meta.events.register("before-call.s3.ListObjectsV2", deny)
+    remote.backend._client(signed=True).meta.events.register("before-call.s3.ListObjectsV2", deny)
     assert remote.missing(s3.private_bucket, [u.oid for u in items]) == {u.oid for u in items[10:]}
     assert denied == ["ListObjectsV2"] and calls == {"HeadObject": 30}
 
@@ -319,8 +319,8 @@ def test_aws_profile_and_shared_files_are_ignored(s3: Any, tmp_path: Path, git_e
     assert report.ok, report.failed
     assert sent and not any("authorization" in h for h in sent)
     from botocore import UNSIGNED
-    assert anon._client(signed=False).meta.config.signature_version is UNSIGNED
-    assert anon._client(signed=False).meta.region_name == "us-east-1"
+    assert anon.backend._client(signed=False).meta.config.signature_version is UNSIGNED
+    assert anon.backend._client(signed=False).meta.region_name == "us-east-1"
 
 
 # ------------------------------------------------------------------------- large objects
@@ -388,7 +388,7 @@ def test_failed_multipart_is_aborted(s3: Any, tmp_path: Path) -> None:
         if params.get("PartNumber") == 2:  # the server refuses it (400, not retried)
             params["PartNumber"] = 10_001
 
-    client = remote._client(signed=True)
+    client = remote.backend._client(signed=True)
     client.meta.events.register("provide-client-params.s3.UploadPart", break_second_part)
     report = remote.upload([big, small])
     assert report.done == {small.oid}
@@ -400,3 +400,21 @@ def test_failed_multipart_is_aborted(s3: Any, tmp_path: Path) -> None:
 def test_transfer_report_defaults() -> None:
     r = TransferReport()
     assert r.ok and r.done == set() and r.failed == {} and r.bytes_moved == 0
+
+
+def test_list_and_delete(s3: Any, tmp_path: Path) -> None:
+    """Remote.list: every object at exactly its content-addressed key, with size and age;
+    Remote.delete: batches, an absent object counts as deleted."""
+    remote = Remote(settings(s3), KEYS)
+    items = to(s3.public_bucket, make_files(tmp_path, b"one", b"two two", b""))
+    assert remote.upload(items).ok
+    s3.client().put_object(Bucket=s3.public_bucket, Key="org/proj/objects/sha256/00/00/stray", Body=b"x")
+    listed = remote.list(s3.public_bucket)
+    assert [s.oid for s in listed] == sorted(u.oid for u in items)
+    assert {s.oid: s.size for s in listed} == {u.oid: u.size for u in items}
+    assert all(s.modified > 0 for s in listed)
+    assert remote.list(s3.private_bucket) == []
+    assert remote.delete(s3.public_bucket, [items[0].oid, hash_bytes(b"never")]) == {}
+    assert remote.missing(s3.public_bucket, [u.oid for u in items]) == {items[0].oid}
+    with pytest.raises(CredentialsError):
+        Remote(settings(s3), None).delete(s3.public_bucket, [items[1].oid])

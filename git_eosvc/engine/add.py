@@ -28,6 +28,7 @@ def add(ws: Workspace, paths: Sequence[str] = ()) -> AddResult:
     """
     result = AddResult()
     staged: list[str] = []
+    was_current = ws.is_current()
     for section, sub in ws.targets(paths):
         manifest_file = ws.workdir / section.manifest
         if not (ws.workdir / section.path).exists() and not manifest_file.exists():
@@ -69,6 +70,10 @@ def add(ws: Workspace, paths: Sequence[str] = ()) -> AddResult:
         staged.append(section.manifest)
     if staged:
         ws.repo.run("add", "--", *staged)
+    if was_current and not ws.is_current():
+        # the record now holds what the work tree holds; the manifests also list files never
+        # materialised here (left out, not downloaded): nothing for a hook to do about them
+        ws.record_attempt(settled=False)
     return result
 
 

@@ -37,6 +37,7 @@ class SectionPlan:
     new: Manifest  # the working manifest
     plan: CheckoutPlan
     only: Callable[[str], bool] | None  # the entries this checkout looked at (None: all)
+    undrop: Manifest | None = None  # named explicitly: what stays dropped after this checkout
 
 
 @dataclass
@@ -49,6 +50,7 @@ class CheckoutResult:
     errors: list[tuple[str, str]] = field(default_factory=list)  # (path, why) a write failed
     fetch: FetchResult = field(default_factory=FetchResult)
     conflicted: list[str] = field(default_factory=list)  # manifests left alone: merge conflicts
+    left_out: list[str] = field(default_factory=list)  # not brought here on purpose: dropped, excluded
 
     @property
     def ok(self) -> bool:
@@ -67,6 +69,7 @@ class CheckoutResult:
         self.stashed += other.stashed
         self.failed += other.failed
         self.errors += other.errors
+        self.left_out += [p for p in other.left_out if p not in self.left_out]
         self.fetch.extend(other.fetch)
 
 
@@ -76,7 +79,11 @@ def plan(ws: Workspace, paths: Sequence[str] = (), discard: bool = False,
     hooks) looks only at the entries that changed since the last materialisation;
     otherwise every file of the section (or of `paths`) is re-checked. `hint_eosvc` (the
     explicit commands): in a work tree that has recorded nothing yet, a note when S3 holds
-    EOSVC-layout objects for an empty section (eosvc_find.hints)."""
+    EOSVC-layout objects for an empty section (eosvc_find.hints).
+
+    Files left out on purpose (`drop`, eosvc.fetchInclude/fetchExclude) are not brought
+    here, unless `paths` name them or a directory above them inside the section (a whole
+    section named is as good as none): then they are, and are dropped no more."""
     if hint_eosvc and not touched_only:
         from .eosvc_find import hints  # not on the hooks' path (touched_only)
 
@@ -107,9 +114,15 @@ def plan(ws: Workspace, paths: Sequence[str] = (), discard: bool = False,
         if scanned is not None:
             ws.prune_tmp(scanned)
         current = scanned.files if scanned else {}
+        left_out = None if sub is not None else ws.left_out(section)
+        undrop: Manifest | None = None
+        if sub is not None:
+            dropped = ws.dropped(section)
+            if dropped:
+                undrop = Manifest(e for p, e in dropped.items() if not under_any(p, sub))
         decided = plan_checkout(old, new, current, ws.store.has, discard=discard, only=only,
-                                blocked=_blocked(scanned))
-        plans.append(SectionPlan(section, old, new, decided, only))
+                                blocked=_blocked(scanned), left_out=left_out)
+        plans.append(SectionPlan(section, old, new, decided, only, undrop))
     return plans
 
 
@@ -120,6 +133,7 @@ def summary(plans: Sequence[SectionPlan]) -> CheckoutResult:
         result.written += [e.path for e in sp.plan.write]
         result.deleted += [e.path for e in sp.plan.delete]
         result.kept += sp.plan.keep
+        result.left_out += [e.path for e in sp.plan.left_out]
     return result
 
 
@@ -135,6 +149,11 @@ def apply(ws: Workspace, plans: Sequence[SectionPlan]) -> CheckoutResult:
     with Progress(sum(e.size for e in writes), "materialise", items=len(writes)) as progress:
         for sp in plans:
             _write_section(ws, sp, result, progress)
+    if (result.left_out and not (result.failed or result.kept or result.skipped_sections)
+            and len(plans) == len(ws.sections) and all(sp.only is None for sp in plans)):
+        # every section done but what this work tree leaves out on purpose: the hooks (and
+        # pre-commit) see it as current, as after a reconcile that left the same files out
+        ws.record_attempt(settled=False)
     return result
 
 
@@ -157,7 +176,9 @@ def reconcile(ws: Workspace) -> CheckoutResult | None:
     result.conflicted = [s.manifest for s in conflicted]
     # What waits on the user (kept edits, credentials, a conflict) is reported once; a failed
     # download (the network) is retried by the next hook.
-    ws.record_attempt(settled=bool(result.failed) or not (result.kept or result.skipped_sections or conflicted))
+    # Files left out on purpose wait on the user too: the hooks skip until the manifests change.
+    ws.record_attempt(settled=bool(result.failed) or not (result.kept or result.skipped_sections or conflicted
+                                                          or result.left_out))
     return result
 
 
@@ -184,7 +205,8 @@ def _stash_and_delete(ws: Workspace, sp: SectionPlan, result: CheckoutResult) ->
 
 def _write_section(ws: Workspace, sp: SectionPlan, result: CheckoutResult, progress: Progress) -> None:
     section, decided = sp.section, sp.plan
-    not_written: set[str] = {p for p, _ in decided.keep}
+    not_written: set[str] = {p for p, _ in decided.keep} | {e.path for e in decided.left_out}
+    result.left_out += [e.path for e in decided.left_out]
     ready = []
     for entry in decided.write:
         if ws.store.has(entry.oid):
@@ -217,6 +239,8 @@ def _write_section(ws: Workspace, sp: SectionPlan, result: CheckoutResult, progr
             result.failed.append(entry.path)
     result.kept += decided.keep
     ws.record_materialised(section, _record(sp, not_written))
+    if sp.undrop is not None:
+        ws.record_dropped(section, sp.undrop)
 
 
 def _blocked(scanned: ScanResult | None) -> Callable[[str], bool] | None:

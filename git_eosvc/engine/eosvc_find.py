@@ -107,6 +107,11 @@ def find(ws: Workspace, where: Sources, paths: Sequence[str] = ()) -> ImportPlan
     manifests); a private section needs credentials. Naming such a section with `paths`
     is an error, otherwise it is skipped with the reason.
     """
+    if ws.settings.directory is not None:
+        raise UsageError(f"import-eosvc reads what EOSVC left in S3, and this repository's remote is a directory "
+                         f"({ws.settings.endpoint})",
+                         hint="import with the S3 endpoint set (EOSVC_ENDPOINT_URL), push, then copy the "
+                              "buckets into the directory (`aws s3 sync s3://BUCKET DIR/BUCKET`)")
     explicit = bool(paths)
     creds = ws.credentials is not None
     plans: list[SectionImport] = []
@@ -180,6 +185,8 @@ def hints(ws: Workspace, sections: Sequence[Section] | None = None, only_if_unus
     here; a repo that uses git-eosvc and leaves a section empty costs those commands no S3
     request."""
     try:
+        if ws.settings.directory is not None:  # EOSVC wrote to S3 only
+            return []
         if not {ws.settings.public_bucket, ws.settings.private_bucket} & BUCKETS:
             return []
         if only_if_unused and any((ws.workdir / s.manifest).exists() for s in ws.access.sections):

@@ -33,7 +33,7 @@ def download(ws: Workspace, wanted: Iterable[tuple[Section, Entry]]) -> FetchRes
     for section, entry in wanted:
         if ws.store.has(entry.oid):
             continue
-        if not section.public and ws.credentials is None:  # looked up once, only when needed
+        if not section.public and not ws.remote().can_read(ws.bucket(section)):  # S3 without credentials
             if section.path not in result.skipped_sections:
                 result.skipped_sections.append(section.path)
             continue
@@ -49,8 +49,11 @@ def download(ws: Workspace, wanted: Iterable[tuple[Section, Entry]]) -> FetchRes
 
 
 def fetch(ws: Workspace, revs: Sequence[str] = ()) -> FetchResult:
-    """Download every object the revisions' manifests reference (default: HEAD)."""
+    """Download every object the revisions' manifests reference (default: HEAD), but
+    files this clone leaves out (dropped here, eosvc.fetchInclude / fetchExclude)."""
     commits = [ws.repo.resolve(r) for r in revs] or [ws.require_head()]
+    left_out = {s.path: ws.left_out(s) for s in ws.access.sections}
     wanted = [(s, e) for c in commits for s in ws.access.sections
-              for e in ws.head_manifest(s, c).values()]
+              for e in ws.head_manifest(s, c).values()
+              if not ((skip := left_out[s.path]) is not None and skip(e.path))]
     return download(ws, wanted)

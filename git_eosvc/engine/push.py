@@ -81,7 +81,7 @@ def _plan(ws: Workspace, updates: Sequence[RefUpdate], remote: str, url: str) ->
     refuse_pushed(ws, commits)
     overridden = refuse_access_flips(ws, commits)
     needs = push_needs(ws, commits)
-    if needs and ws.credentials is None:
+    if needs and not ws.remote().can_write():  # S3 without credentials
         _refuse_private_without_credentials(ws, needs)
     return needs, overridden
 
@@ -236,7 +236,7 @@ def upload_needs(ws: Workspace, needs: Sequence[Need], dry_run: bool = False) ->
         result.uploaded = len(missing)
         result.bytes = sum(n.size for n in missing)
         return result
-    if ws.credentials is None:
+    if not remote.can_write():
         raise CredentialsError(
             f"{len(missing)} object(s) must be uploaded and no credentials are set "
             f"({ws.credential_lookup.describe()})",

@@ -20,6 +20,10 @@ class SectionStatus:
     not_uploaded: list[Entry] = field(default_factory=list)
     not_downloaded: list[Entry] = field(default_factory=list)  # never materialised here
     not_deleted: list[Entry] = field(default_factory=list)  # dropped by the manifest, still here
+    # of not_downloaded, the ones left out on purpose: `git eosvc drop`, and the clone's
+    # eosvc.fetchInclude / fetchExclude
+    dropped: list[Entry] = field(default_factory=list)
+    excluded: list[Entry] = field(default_factory=list)
     conflicted: bool = False  # the manifest is mid-merge (markers, or unmerged in the index)
     conflicts: list[Conflict] = field(default_factory=list)  # unresolved entries
 
@@ -59,9 +63,15 @@ def status(ws: Workspace, remote: bool = False) -> list[SectionStatus]:
         pending = ws.pending_deletions(section, working, current)
         seen = {p: e for p, e in current.items() if p not in pending}
         seen.update(absent)  # so they show as not downloaded, not as the user's changes
-        out.append(SectionStatus(section, diff(committed, working), diff(working, seen),
-                                 not_downloaded=sorted(absent.values(), key=lambda e: e.path),
-                                 not_deleted=sorted(pending.values(), key=lambda e: e.path)))
+        st = SectionStatus(section, diff(committed, working), diff(working, seen),
+                           not_downloaded=sorted(absent.values(), key=lambda e: e.path),
+                           not_deleted=sorted(pending.values(), key=lambda e: e.path))
+        if st.not_downloaded and ws.left_out(section) is not None:
+            dropped, wanted = ws.dropped(section), ws.fetch_filter
+            st.dropped = [e for e in st.not_downloaded if e.path in dropped]
+            st.excluded = [e for e in st.not_downloaded
+                           if e.path not in dropped and wanted and not wanted.wanted(e.path)]
+        out.append(st)
     if remote:
         _not_uploaded(ws, out, views)
         from .eosvc_find import hints

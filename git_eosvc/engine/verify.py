@@ -27,7 +27,7 @@ def verify(ws: Workspace, remote: bool = True) -> VerifyResult:
         r = ws.remote()
         by_bucket: dict[str, list[Need]] = {}
         for n in needs:
-            if n.bucket == ws.settings.private_bucket and ws.credentials is None:
+            if not r.can_read(n.bucket):
                 continue
             by_bucket.setdefault(n.bucket, []).append(n)
         for bucket, group in by_bucket.items():

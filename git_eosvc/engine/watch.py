@@ -123,7 +123,7 @@ class Uploader:
         try:
             self.section, self.scope = resolve_scope(self._ws, section)
             _refuse_links(self._ws.workdir, self.scope)
-            if self._ws.credentials is None:
+            if not self._ws.remote().can_write():
                 raise self._no_credentials()
             self._wip = WipRef(self._ws, self.section, remote)
         except BaseException:
@@ -254,6 +254,8 @@ class Uploader:
         nothing changed (the cheap path: one stat walk). `final`: every file is done."""
         ws, section = self._ws, self.section
         snap = stat_walk(str(ws.workdir / self.scope), self.scope)
+        ignore, base = ws.ignore, self._base  # .eosvcignore: as `add`, but what the manifest records
+        snap = {r: k for r, k in snap.items() if r in base or not ignore.ignored(r, below=section.path)}
         if snap == self._snap and not self._pending and not self._dirty and not final:
             return None
         self._snap = snap

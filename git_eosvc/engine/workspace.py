@@ -8,7 +8,7 @@ import os
 import time
 from functools import cached_property
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from .. import access as access_mod
 from .. import config as config_mod
@@ -16,6 +16,7 @@ from ..access import AccessMap, Section
 from ..atomic import write_atomic
 from ..cache import Store
 from ..errors import ManifestError, UsageError
+from ..ignore import FetchFilter, Patterns, load_ignore, split_list
 from ..lock import AccessLock
 from ..manifest import EMPTY, Entry, Manifest, check_path, decode, encode
 from ..paths import user_relpath
@@ -89,10 +90,18 @@ class Workspace:
     def credentials(self) -> Credentials | None:
         return self.credential_lookup.credentials
 
+    @property
+    def remote_credentials(self) -> Credentials | None:
+        """The credentials the remote uses: none for a directory remote (file permissions
+        decide; nothing is looked up), else `credentials`."""
+        return None if self.settings.directory is not None else self.credentials
+
     def remote(self) -> Remote:
-        """One S3 remote per workspace: its clients and connection pools serve every transfer."""
+        """One remote per workspace (S3, or a directory): its clients and connection pools
+        serve every transfer. Ask it, not `credentials`, whether a bucket can be read or
+        written (`can_read`, `can_write`)."""
         if self._remote is None:
-            self._remote = Remote(self.settings, self.credentials)
+            self._remote = Remote(self.settings, self.remote_credentials)
         return self._remote
 
     def bucket(self, section: Section) -> str:
@@ -243,11 +252,73 @@ class Workspace:
             except FileNotFoundError:
                 path.unlink(missing_ok=True)
 
+    # -------------------------------------------------------------- left out on purpose
+
+    def dropped_path(self, section: Section) -> Path:
+        return self.repo.git_dir / "eosvc" / "dropped" / section.manifest.replace("/", "%2F")
+
+    def dropped(self, section: Section) -> Manifest:
+        """Entries `git eosvc drop` removed from this work tree (per work tree, until
+        `git eosvc checkout PATH` brings them back): no checkout or hook writes them again."""
+        path = self.dropped_path(section)
+        try:
+            return decode(path.read_bytes(), str(path), section.path)
+        except (FileNotFoundError, ManifestError):
+            return EMPTY
+
+    def record_dropped(self, section: Section, manifest: Manifest) -> None:
+        if manifest:
+            write_atomic(self.dropped_path(section), encode(manifest))
+        else:
+            self.dropped_path(section).unlink(missing_ok=True)
+
+    @cached_property
+    def fetch_filter(self) -> FetchFilter:
+        """`eosvc.fetchInclude` / `eosvc.fetchExclude` of this clone (or EOSVC_FETCH_INCLUDE /
+        EOSVC_FETCH_EXCLUDE): comma-separated gitignore-style patterns, as in Git LFS."""
+        def value(name: str) -> list[str]:
+            env = os.environ.get(f"EOSVC_FETCH_{name.upper()}")
+            return split_list(env if env is not None else self.clone_config.get(f"eosvc.fetch{name}"))
+        return FetchFilter(value("include"), value("exclude"))
+
+    def left_out(self, section: Section) -> Callable[[str], bool] | None:
+        """Paths a checkout does not bring here unless named (`git eosvc checkout PATH`):
+        dropped, or outside the clone's fetch filter. None: nothing is left out."""
+        dropped = self.dropped(section)
+        wanted = self.fetch_filter
+        if not dropped and not wanted:
+            return None
+        return lambda p: p in dropped or (bool(wanted) and not wanted.wanted(p))
+
     # -------------------------------------------------------------- the work tree
 
+    @cached_property
+    def ignore(self) -> Patterns:
+        """.eosvcignore at the top, after the built-in defaults (ignore.DEFAULTS)."""
+        return load_ignore(self.workdir)
+
+    def _tracked(self, section: Section) -> Callable[[str, bool], bool]:
+        """Whether the manifests (working, or last materialised) record a path, or a path
+        below a directory: read only when the scan first meets an ignored name."""
+        known: list[tuple[set[str], set[str]]] = []
+
+        def tracked(path: str, is_dir: bool) -> bool:
+            if not known:
+                try:
+                    files = set(self.working_manifest(section))
+                except ManifestError:
+                    files = set()  # conflict markers: what was materialised still counts
+                files |= set(self.materialised(section))
+                dirs = {f[:i] for f in files for i in range(len(f)) if f[i] == "/"}
+                known.append((files, dirs))
+            return path in known[0][1 if is_dir else 0]
+        return tracked
+
     def scan(self, section: Section, paths: Sequence[str] | None = None) -> ScanResult:
-        """Hash the section's files (stat cache first); unreadable files become notes."""
-        result = scan(self.workdir, section.path, self.stat_cache, jobs=self.settings.jobs, paths=paths)
+        """Hash the section's files (stat cache first); unreadable files become notes;
+        ignored ones (.eosvcignore) are left out unless the manifests record them."""
+        result = scan(self.workdir, section.path, self.stat_cache, jobs=self.settings.jobs, paths=paths,
+                      ignore=self.ignore, tracked=self._tracked(section))
         self.notes += [f"{path}: {why}" for path, why in result.skipped if why != SKIP_TMP]
         return result
 
