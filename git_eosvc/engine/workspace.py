@@ -8,7 +8,7 @@ import os
 import time
 from functools import cached_property
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from .. import access as access_mod
 from .. import config as config_mod
@@ -362,12 +362,49 @@ class Workspace:
 
     def pending_deletions(self, section: Section, manifest: Mapping[str, Entry],
                           current: Mapping[str, Entry]) -> dict[str, Entry]:
-        """Files the manifest dropped that are still here exactly as last materialised (a
-        checkout killed or failed before deleting them): not the user's additions, and `add`
-        must not revive them."""
+        """Files the manifest dropped that are still here exactly as last materialised and
+        untouched since (a checkout killed, failed or skipped before deleting them): not the
+        user's additions, and `add` must not revive them. A file written here after the
+        record, even with the same bytes, is the user's (`written_since_record`)."""
         record = self.materialised(section)
-        return {p: e for p, e in current.items()
+        left = {p: e for p, e in current.items()
                 if p not in manifest and p in record and record[p].oid == e.oid}
+        rewritten = self.written_since_record(section, left.values())
+        return {p: e for p, e in left.items() if p not in rewritten}
+
+    def written_since_record(self, section: Section, entries: Iterable[Entry]) -> set[str]:
+        """Of `entries`' paths, the files created or rewritten after the section's record was
+        written (their ctime is later; `cp -p` cannot fake it): what the user put there, not
+        what a checkout left. A file that is the store's own object (linkType hardlink: a
+        new link elsewhere moves its ctime) was put there by a checkout."""
+        entries = list(entries)
+        if not entries:
+            return set()
+        since: int | None = None
+        for path in (self.record_path(section), self._left_out_path(section)):
+            try:
+                since = path.stat().st_mtime_ns
+                break
+            except OSError:
+                continue
+        if since is None:
+            return set()
+        out: set[str] = set()
+        for e in entries:
+            try:
+                st = os.lstat(self.workdir / e.path)
+            except OSError:
+                continue
+            if st.st_ctime_ns <= since:
+                continue
+            try:
+                obj = os.stat(self.store.object_path(e.oid))
+                if (obj.st_dev, obj.st_ino) == (st.st_dev, st.st_ino):
+                    continue
+            except OSError:
+                pass
+            out.add(e.path)
+        return out
 
 
 def _same(manifest: bytes | None, record: Path) -> bool:
