@@ -115,3 +115,20 @@ def test_a_left_behind_file_named_exactly_is_recorded(tmp_path: Path, remote: Pa
     eosvc(a, "add", "data/x.csv")
     assert "data/x.csv" in recorded(a)
     assert (a / "data/x.csv").read_text() == X
+
+
+def test_drop_and_delete_do_not_turn_the_users_file_into_a_leftover(
+        tmp_path: Path, remote: Path, s3: S3) -> None:
+    """`drop` and `delete --path` rewrite the record too: a file the user wrote back after a
+    switch must stay the user's through them (status says added, add records it)."""
+    a = on_main_after_a(tmp_path, remote, edit=True)
+    later(a)
+    write(a, "data/x.csv", X)
+    eosvc(a, "drop", "data/keep.csv")
+    status = eosvc(a, "status").stdout
+    assert "added:    data/x.csv" in status and "still here" not in status, status
+    eosvc(a, "delete", "--path", "data/keep.csv")
+    status = eosvc(a, "status").stdout
+    assert "added:    data/x.csv" in status and "still here" not in status, status
+    eosvc(a, "add", "data")
+    assert "data/x.csv" in recorded(a) and (a / "data/x.csv").read_text() == X

@@ -61,11 +61,7 @@ def add(ws: Workspace, paths: Sequence[str] = ()) -> AddResult:
         if ws.write_manifest(section, new):
             result.changed.append(section.manifest)
         # the work tree now holds what it scanned; the record stays as it was elsewhere
-        record = dict(ws.materialised(section))
-        # a file the manifest does not list, written after the record: the user's, not a
-        # checkout's leftover (this rewrite of the record must not make it look like one)
-        for path in ws.written_since_record(section, (e for p, e in record.items() if p not in new)):
-            del record[path]
+        record = ws.record_without_user_writes(section, new)
         for path in list(record):
             if (sub is None or under_any(path, sub)) and path not in found and path not in stale:
                 del record[path]

@@ -59,7 +59,7 @@ def delete(ws: Workspace, targets: Sequence[tuple[Section, str]], everything: bo
             result.removed.append(path)
         result.kept += kept
         _prune_dirs(ws.workdir / rel)
-        record = ws.materialised(section)
+        record = ws.record_without_user_writes(section, manifest)
         ws.record_materialised(section, Manifest(e for p, e in record.items() if not under(p, rel)))
         if gone:
             result.untracked += sorted(gone)

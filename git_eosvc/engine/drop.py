@@ -104,7 +104,7 @@ def drop(ws: Workspace, paths: Sequence[str], force: bool = False, dry_run: bool
                 pass
             _prune_empty_dirs(root, dest.parent)
         gone = {e.path for e in marked}
-        record = ws.materialised(section)
+        record = ws.record_without_user_writes(section, manifest)
         ws.record_materialised(section, Manifest(e for p, e in record.items() if p not in gone))
         dropped = dict(ws.dropped(section))
         dropped.update({e.path: e for e in marked})

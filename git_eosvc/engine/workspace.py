@@ -25,6 +25,7 @@ from ..credentials import Credentials, Lookup, find
 from ..repo import Repo
 from ..scan import SKIP_TMP, ScanResult, scan
 from ..statcache import StatCache
+from .leftovers import written_after
 
 
 class Workspace:
@@ -372,40 +373,20 @@ class Workspace:
         rewritten = self.written_since_record(section, left.values())
         return {p: e for p, e in left.items() if p not in rewritten}
 
-    def written_since_record(self, section: Section, entries: Iterable[Entry]) -> set[str]:
-        """Of `entries`' paths, the files created or rewritten after the section's record was
-        written (their ctime is later; `cp -p` cannot fake it): what the user put there, not
-        what a checkout left. A file that is the store's own object (linkType hardlink: a
-        new link elsewhere moves its ctime) was put there by a checkout."""
-        entries = list(entries)
-        if not entries:
-            return set()
-        since: int | None = None
-        for path in (self.record_path(section), self._left_out_path(section)):
-            try:
-                since = path.stat().st_mtime_ns
-                break
-            except OSError:
-                continue
-        if since is None:
-            return set()
-        out: set[str] = set()
-        for e in entries:
-            try:
-                st = os.lstat(self.workdir / e.path)
-            except OSError:
-                continue
-            if st.st_ctime_ns <= since:
-                continue
-            try:
-                obj = os.stat(self.store.object_path(e.oid))
-                if (obj.st_dev, obj.st_ino) == (st.st_dev, st.st_ino):
-                    continue
-            except OSError:
-                pass
-            out.add(e.path)
-        return out
+    def record_without_user_writes(self, section: Section, listed: Mapping[str, Entry]) -> dict[str, Entry]:
+        """The record, less the files the manifest (`listed`) does not list that were written
+        after it: a rewrite of the record must not make the user's files look like a
+        checkout's leftovers (which `add` skips and the next checkout deletes)."""
+        record = dict(self.materialised(section))
+        for path in self.written_since_record(section, (e for p, e in record.items() if p not in listed)):
+            del record[path]
+        return record
 
+    def written_since_record(self, section: Section, entries: Iterable[Entry]) -> set[str]:
+        """Of `entries`' paths, the files the user wrote after the section's record was
+        written (engine/leftovers.py has the rule)."""
+        return written_after(self.workdir, entries, (self.record_path(section), self._left_out_path(section)),
+                             self.store.object_path)
 
 def _same(manifest: bytes | None, record: Path) -> bool:
     """A manifest (None: absent) equals a record file (absent: the empty manifest)."""
