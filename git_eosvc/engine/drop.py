@@ -79,7 +79,7 @@ def drop(ws: Workspace, paths: Sequence[str], force: bool = False, dry_run: bool
             else:
                 unsure.append(entry)
         if unsure:
-            if not section.public and ws.credentials is None:
+            if not ws.remote().can_read(ws.bucket(section)):
                 result.refused += [(e.path, "not in the local store, and S3 cannot be asked without "
                                             "credentials; left in place") for e in unsure]
             else:

@@ -177,11 +177,11 @@ def _remote(ws: Workspace, sections: list[SectionUsage]) -> list[BucketUsage]:
         for bucket, needed in by_bucket.items():
             bu = BucketUsage(bucket, f"{ws.settings.repo}/", Count(len(needed), sum(needed.values())))
             out.append(bu)
-            if bucket in private and ws.credentials is None:
+            if bucket in private and not ws.remote().can_read(bucket):
                 bu.error = f"private, and no credentials were found ({ws.credential_lookup.describe()})"
                 continue
             present: set[Sha256] | None = None
-            if getattr(ws.settings, "directory", None) is not None:  # a directory remote: no S3 listing
+            if ws.settings.directory is not None:  # a directory remote: no S3 listing
                 bu.error = "not an S3 remote: presence asked object by object"
             elif client is None:
                 client = make_client(ws.settings, ws.credentials, max(1, ws.settings.jobs))
