@@ -14,10 +14,11 @@ import os
 import stat
 import time
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
+from .atomic import fsync_path, sync_filesystem, write_all
 from .errors import IntegrityError, OperationError, UsageError
-from .hashing import CHUNK, Sha256, hash_file, is_sha256
+from .hashing import CHUNK, Sha256, hash_bytes, hash_file, is_sha256, read_small
 from .paths import safe_dest
 
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
@@ -63,13 +64,15 @@ def _copy_fd(src: int, dst: int) -> None:
         except OSError as exc:
             if exc.errno not in _NO_OFFLOAD:
                 raise
-    while True:
-        buf = os.read(src, CHUNK)
-        if not buf:
-            return
-        view = memoryview(buf)
-        while view:
-            view = view[os.write(dst, view):]
+    while buf := os.read(src, CHUNK):
+        write_all(dst, buf)
+
+
+def _check_stored(src: Path, oid: Sha256 | None, actual: Sha256) -> None:
+    if oid is not None and actual != oid:
+        raise IntegrityError(
+            f"{os.fspath(src)!r} changed since it was hashed (expected {oid.short}, now {actual.short})",
+            hint="re-run `git eosvc add`")
 
 
 class Store:
@@ -81,6 +84,7 @@ class Store:
         self.tmp = self.root / "tmp"
         # None: not tried yet; False: FICLONE unsupported here, go straight to copying.
         self._reflink_ok: bool | None = None
+        self._tmp_made = False
 
     # ------------------------------------------------------------ lookup
 
@@ -88,7 +92,8 @@ class Store:
         return self.root / oid.shard()
 
     def has(self, oid: Sha256) -> bool:
-        return os.path.isfile(self.root / oid.shard())
+        # a str join, not a Path: a commit asks this of every object of a 10,000-line manifest
+        return os.path.isfile(f"{self.root}{os.sep}{oid.shard()}")
 
     def iter_oids(self) -> Iterator[Sha256]:
         """Every object in the store (names that are not a valid sha256 are ignored)."""
@@ -109,7 +114,9 @@ class Store:
 
     def tmp_path(self) -> Path:
         """A fresh, unique path inside root/tmp (not created); same filesystem as objects."""
-        self.tmp.mkdir(parents=True, exist_ok=True)
+        if not self._tmp_made:  # once per Store: a syscall per object adds up over 100,000
+            self.tmp.mkdir(parents=True, exist_ok=True)
+            self._tmp_made = True
         return self.tmp / f"{_token()}.tmp"
 
     def adopt(self, tmp: Path, oid: Sha256, actual: Sha256 | None = None,
@@ -129,9 +136,9 @@ class Store:
                 raise IntegrityError(
                     f"sha256 mismatch: expected {oid}, got {actual}",
                     hint="the bytes were corrupted in transit or changed while being read; nothing was stored")
-            dest = self.object_path(oid)
-            if os.path.isfile(dest):
-                return dest  # already present (content-addressed: same bytes); tmp removed below
+            if self.has(oid):
+                _unlink_quiet(tmp)
+                return self.object_path(oid)  # already present (content-addressed: same bytes)
             # fsync before the rename: after a crash the name must not point at missing data.
             fd = os.open(tmp, os.O_RDONLY)
             try:
@@ -140,11 +147,28 @@ class Store:
                 os.fchmod(fd, 0o444)  # objects are immutable; also guards hardlinked workspaces
             finally:
                 os.close(fd)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, dest)
-            return dest
-        finally:
+        except BaseException:
             _unlink_quiet(tmp)
+            raise
+        return self._install(tmp, oid)
+
+    def _install(self, tmp: Path, oid: Sha256) -> Path:
+        """Rename a finished, verified, read-only temp file to the object's name; tmp is
+        gone afterwards, whatever happens."""
+        dest = self.object_path(oid)
+        try:
+            if os.path.isfile(dest):
+                _unlink_quiet(tmp)
+                return dest  # already present (content-addressed: same bytes)
+            try:
+                os.replace(tmp, dest)
+            except FileNotFoundError:  # the first object of its shard: a mkdir only then
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, dest)
+            return dest
+        except BaseException:
+            _unlink_quiet(tmp)
+            raise
 
     def add_file(self, src: Path, oid: Sha256 | None = None) -> Sha256:
         """Copy a workspace file into the store (reflink where possible) and return its oid.
@@ -154,39 +178,82 @@ class Store:
         """
         if oid is not None and self.has(oid):
             return oid
-        tmp = self.tmp_path()
+        tmp, actual = self._stage(src, oid, durable=True)
+        self._install(tmp, actual)
+        return actual
+
+    def add_files(self, items: Sequence[tuple[Path, Sha256]], jobs: int = 8, batch: int = 4096) -> int:
+        """`add_file` for many files; returns how many objects were absent and added. A
+        batch is copied and checked into temp files, made durable by one flush of the
+        store's filesystem, then renamed into place: an fsync per object's promise (no name
+        points at bytes not on disk) at the price of one flush. A failure fails the call."""
+        todo = [(src, oid) for src, oid in items if not self.has(oid)]
+        if not todo:
+            return 0
+        from concurrent.futures import ThreadPoolExecutor  # only when there is work
+
+        def stage(item: tuple[Path, Sha256]) -> tuple[Path, Sha256] | Exception:
+            try:
+                return self._stage(item[0], item[1], durable=False)
+            except Exception as exc:  # reported below, after the batch's temp files are removed
+                return exc
+
+        with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(todo)))) as pool:
+            for start in range(0, len(todo), batch):
+                staged = list(pool.map(stage, todo[start:start + batch]))
+                ready = [s for s in staged if not isinstance(s, Exception)]
+                try:
+                    for s in staged:
+                        if isinstance(s, Exception):
+                            raise s
+                    if not sync_filesystem(self.tmp):
+                        list(pool.map(lambda s: fsync_path(s[0]), ready))
+                except BaseException:
+                    for tmp, _ in ready:
+                        _unlink_quiet(tmp)
+                    raise
+                list(pool.map(lambda s: self._install(*s), ready))
+        return len(todo)
+
+    def _stage(self, src: Path, oid: Sha256 | None, durable: bool) -> tuple[Path, Sha256]:
+        """Copy src into a new read-only temp file in the store, checked against `oid` (None:
+        whatever it holds now); returns (temp file, its sha256). `durable`: fsync it."""
         try:
             # O_NOFOLLOW: never store what a symlink (swapped in after the scan) points to.
             sfd = os.open(src, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
         except OSError as exc:
             raise OperationError(f"cannot read {os.fspath(src)!r}: {exc.strerror}") from None
+        tmp = self.tmp_path()
         try:
-            if not stat.S_ISREG(os.fstat(sfd).st_mode):
+            st = os.fstat(sfd)
+            if not stat.S_ISREG(st.st_mode):
                 raise OperationError(f"cannot store {os.fspath(src)!r}: not a regular file")
+            # A small file is read once, hashed from memory and written: no clone to gain,
+            # and re-reading the copy would double the system calls of a first `add`.
+            data = read_small(sfd, st.st_size)
+            actual = None if data is None else hash_bytes(data)
+            if actual is not None:
+                _check_stored(src, oid, actual)
             dfd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
             try:
-                self._clone_or_copy(sfd, dfd)
-            except BaseException:
+                if data is not None:
+                    write_all(dfd, data)
+                else:
+                    self._clone_or_copy(sfd, dfd)
+                if durable:
+                    os.fsync(dfd)  # before the rename: a name must never point at missing data
+                os.fchmod(dfd, 0o444)  # objects are immutable; also guards hardlinked workspaces
+            finally:
                 os.close(dfd)
-                _unlink_quiet(tmp)
-                raise
-            os.close(dfd)
-        finally:
-            os.close(sfd)
-        try:
-            actual, _ = hash_file(tmp)
+            if actual is None:
+                actual = hash_file(tmp)[0]
+                _check_stored(src, oid, actual)
+            return tmp, actual
         except BaseException:
             _unlink_quiet(tmp)
             raise
-        if oid is None:
-            oid = actual
-        elif actual != oid:
-            _unlink_quiet(tmp)
-            raise IntegrityError(
-                f"{os.fspath(src)!r} changed since it was hashed (expected {oid.short}, now {actual.short})",
-                hint="re-run `git eosvc add`")
-        self.adopt(tmp, oid, actual)
-        return oid
+        finally:
+            os.close(sfd)
 
     def prune_tmp(self, older_than: float = 24 * 3600) -> int:
         """Delete temp files left by killed processes; returns how many were removed."""

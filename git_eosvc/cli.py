@@ -388,8 +388,14 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     prog = "eosvc" if Path(sys.argv[0]).name == "eosvc" else "git eosvc"
-    parser = build_parser(prog)
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    if len(words) >= 2 and words[0] == "hook" and words[1] in HOOKS:
+        # what the parser would make of it (the hook's arguments are a REMAINDER), without
+        # building the parser of every command: a hook runs at every commit and checkout
+        args = argparse.Namespace(handler=cmd_hook, name=words[1], args=words[2:])
+    else:
+        parser = build_parser(prog)
+        args = parser.parse_args(words)
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2

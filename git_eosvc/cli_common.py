@@ -6,12 +6,14 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from . import install, progress, ui
-from .engine.checkout import CheckoutResult, checkout
-from .engine.fetch import FetchResult
 from .engine.workspace import Workspace
+
+if TYPE_CHECKING:  # `status` and the pre-commit hook import this module: not checkout's weight
+    from .engine.checkout import CheckoutResult
+    from .engine.fetch import FetchResult
 from .repo import Repo
 
 
@@ -87,6 +89,8 @@ def materialise_head(repo: Repo) -> int:
         return 0
     if not (repo.workdir / "access.json").exists() or repo.head() is None:
         return 0
+    from .engine.checkout import checkout
+
     with workspace(start=repo.workdir) as ws:
         result = checkout(ws)
     report_checkout(result)

@@ -83,6 +83,21 @@ def hash_file(path: str | os.PathLike[str], on_chunk: Callable[[int], None] | No
         os.close(fd)
 
 
+def read_small(fd: int, size: int) -> bytes | None:
+    """All of a file under CHUNK bytes (`size`: its fstat) from fd's offset, to hash and copy
+    from memory; None for a larger one, or one that grew past `size` (fd back at 0)."""
+    if size >= CHUNK:
+        return None
+    data = os.read(fd, size + 1)
+    while len(data) <= size:  # a short read is not the end of the file until read() says so
+        more = os.read(fd, size + 1 - len(data))
+        if not more:
+            return data
+        data += more
+    os.lseek(fd, 0, os.SEEK_SET)
+    return None
+
+
 def is_sha256(value: str) -> bool:
     return bool(_HEX64.fullmatch(value))
 

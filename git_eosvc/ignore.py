@@ -151,8 +151,8 @@ class Patterns:
         # call per name is what a 10,000-file scan can afford.
         names = [p.regex.pattern for p in self.patterns if not p.anchored]
         paths = [p.regex.pattern for p in self.patterns if p.anchored]
-        self._any_name = re.compile("|".join(f"(?:{r})" for r in names)).match if names else None
-        self._any_path = re.compile("|".join(f"(?:{r})" for r in paths)).match if paths else None
+        self.any_name = re.compile("|".join(f"(?:{r})" for r in names)).match if names else None
+        self.any_path = re.compile("|".join(f"(?:{r})" for r in paths)).match if paths else None
 
     def __bool__(self) -> bool:
         return bool(self.patterns)
@@ -164,8 +164,8 @@ class Patterns:
     def match(self, path: str, is_dir: bool) -> bool:
         """Whether this one path (its own name, not its parents) is ignored."""
         name = path.rpartition("/")[2]
-        if not ((self._any_name is not None and self._any_name(name))
-                or (self._any_path is not None and self._any_path(path))):
+        if not ((self.any_name is not None and self.any_name(name))
+                or (self.any_path is not None and self.any_path(path))):
             return False
         for p in reversed(self.patterns):
             if p.dir_only and not is_dir:

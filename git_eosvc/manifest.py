@@ -198,12 +198,25 @@ def encode(manifest: Manifest | Iterable[Entry]) -> bytes:
     m = manifest if isinstance(manifest, Manifest) else Manifest(manifest)
     entries = m.sorted()
     _check_tree(entries, "<manifest>")
-    lines = [HEADER] + [encode_entry(e) for e in entries]
-    return b"\n".join(lines) + b"\n"
+    return _lines(entries)
+
+
+def listing(files: Mapping[str, Entry]) -> bytes:
+    """What `encode` writes for these files, without refusing names that clash (the stat
+    cache keeps a scan's result this way; a manifest is never written from it)."""
+    return _lines(sorted(files.values(), key=lambda e: path_key(e.path)))
+
+
+def _lines(entries: list[Entry]) -> bytes:
+    return b"\n".join([HEADER] + [encode_entry(e) for e in entries]) + b"\n"
+
+
+_MARKER = re.compile(b"\n(?:" + b"|".join(map(re.escape, _CONFLICT_PREFIXES)) + b")")
 
 
 def has_conflict_markers(data: bytes) -> bool:
-    return any(line.startswith(_CONFLICT_PREFIXES) for line in data.split(b"\n"))
+    """A line starting with a merge marker (one search, no split: status asks of every manifest)."""
+    return data.startswith(_CONFLICT_PREFIXES) or _MARKER.search(data) is not None
 
 
 _MEMO: dict[tuple[bytes, str | None], Manifest] = {}

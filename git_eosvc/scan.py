@@ -14,18 +14,21 @@ only when needed: this runs inside git hooks, where startup time is the budget.
 
 from __future__ import annotations
 
+import hashlib
+import marshal
 import os
 import stat as _stat
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 from .cache import WORKSPACE_TMP_PREFIX
 from .errors import UsageError
 from .hashing import CHUNK, Sha256, hash_file
 from .ignore import Patterns
-from .manifest import Entry, check_path
+from .manifest import Entry, check_path, listing, lists_exactly, unquote_path
 from .paths import path_problem
 from .progress import Progress
 from .statcache import U64, StatCache, stat_key
@@ -36,15 +39,46 @@ SKIP_GIT = "nested .git is not tracked"
 SKIP_SPECIAL = "not a regular file (socket, fifo or device)"
 SKIP_TMP = "git-eosvc temporary file"
 SKIP_UNSTABLE = "changed while being hashed (still being written?)"
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 # ---------------------------------------------------------------- scanning
 
 
 @dataclass
 class ScanResult:
-    files: dict[str, Entry] = field(default_factory=dict)  # repo-relative posix path -> Entry
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     hashed: int = 0  # files actually read this time (0 on a no-op re-scan)
+    # The files as manifest.listing encodes them, when the stat cache's record of the whole
+    # walk answered: `files` is parsed from it only if asked for (a no-op status compares bytes).
+    listing: bytes | None = None
+    _files: dict[str, Entry] | None = field(default_factory=dict)
+
+    @property
+    def files(self) -> dict[str, Entry]:
+        """Repo-relative posix path -> Entry."""
+        if self._files is None:
+            self._files = _parse_listing(self.listing or b"")
+        return self._files
+
+    def lists(self, data: bytes) -> bool:
+        """Whether manifest bytes list exactly these files (manifest.lists_exactly)."""
+        return data == self.listing or lists_exactly(data, self.files)
+
+
+def _parse_listing(data: bytes) -> dict[str, Entry]:
+    """The entries of our own manifest.listing (already checked when it was made)."""
+    files: dict[str, Entry] = {}
+    for line in data.split(b"\n")[1:-1]:
+        oid, size, raw = line.split(b" ", 2)
+        path = unquote_path(raw)
+        files[path] = Entry(path, str.__new__(Sha256, oid.decode("ascii")), int(size))
+    return files
+
+
+def _digest(found: list[tuple[str, os.stat_result]]) -> bytes:
+    """One digest of a walk: every file's path and stat tuple, in the walk's order."""
+    return hashlib.sha256(marshal.dumps([(rel, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+                                         for rel, st in found], 2)).digest()
 
 
 def _check_dirs(root: str, rel: str, upto: int, what: str) -> str | None:
@@ -65,6 +99,14 @@ def _check_dirs(root: str, rel: str, upto: int, what: str) -> str | None:
         if not _stat.S_ISDIR(st.st_mode):
             raise UsageError(f"cannot scan {what!r}: {sub!r} is not a directory")
     return os.path.join(root, *parts)
+
+
+@contextmanager
+def _closing(fd: int) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        os.close(fd)
 
 
 class _Unstable(Exception):
@@ -122,7 +164,7 @@ def scan(workdir: Path, section: str, stat_cache: StatCache | None, jobs: int = 
         return result
 
     dirs: list[tuple[str, str, bool]] = []  # (abspath, relpath, inside an ignored dir) to list
-    candidates: list[tuple[str, str, os.stat_result]] = []  # (abspath, relpath, lstat)
+    candidates: list[tuple[str, os.stat_result]] = []  # (relpath, lstat); abspath: top + relpath
     if paths is None:
         dirs.append((sec_abs, section, False))
     else:
@@ -163,19 +205,98 @@ def scan(workdir: Path, section: str, stat_cache: StatCache | None, jobs: int = 
             elif _stat.S_ISDIR(st.st_mode):
                 dirs.append((ab, p, False))
             elif _stat.S_ISREG(st.st_mode):
-                candidates.append((ab, p, st))
+                candidates.append((p, st))
             else:
                 skipped.append((p, SKIP_SPECIAL))
+
+    # Iterative walk: scandir's d_type answers symlink/dir for free; one lstat per file.
+    S_ISREG = _stat.S_ISREG
+    match = ignore.match if ignore else None
+    # one regex call per name rules most of them out before Patterns.match is called
+    any_name = ignore.any_name if ignore else None
+    any_path = ignore.any_path if ignore else None
+
+    def left_out(rel: str, is_dir: bool, inside: bool) -> bool:
+        """Ignored, and not recorded (a directory: nothing recorded below it)."""
+        return ((inside or (ignore is not None and ignore.match(rel, is_dir)))
+                and not (tracked is not None and tracked(rel, is_dir)))
+
+    while dirs:
+        d_abs, d_rel, inside = dirs.pop()
+        fd = -1
+        try:
+            # listed through a descriptor, each lstat is relative to it (fstatat), not a walk
+            # of the whole path: a tenth of a no-op status at 100,000 files
+            fd = os.open(d_abs, _DIR_FLAGS)
+            it = os.scandir(fd)
+        except OSError as exc:
+            if fd != -1:
+                os.close(fd)
+            if not isinstance(exc, (FileNotFoundError, NotADirectoryError)):  # else: vanished
+                skipped.append((d_rel, f"unreadable: {exc.strerror}"))
+            continue
+        with _closing(fd), it:
+            try:
+                for e in it:
+                    name = e.name
+                    rel = f"{d_rel}/{name}"
+                    if name[0] == ".":
+                        if name.lower() == ".git":
+                            skipped.append((rel, SKIP_GIT))
+                            continue
+                        if name.startswith(WORKSPACE_TMP_PREFIX):
+                            skipped.append((rel, SKIP_TMP))
+                            continue
+                    try:
+                        if not e.is_file(follow_symlinks=False):  # one d_type look for most entries
+                            if e.is_symlink():
+                                if match is None or not left_out(rel, False, inside):
+                                    skipped.append((rel, SKIP_SYMLINK))
+                                continue
+                            if e.is_dir(follow_symlinks=False):
+                                if match is None:
+                                    dirs.append((f"{d_abs}/{name}", rel, False))
+                                elif inside or match(rel, True):
+                                    if tracked is not None and tracked(rel, True):
+                                        dirs.append((f"{d_abs}/{name}", rel, True))  # for the recorded files only
+                                else:
+                                    dirs.append((f"{d_abs}/{name}", rel, False))
+                                continue
+                        if (match is not None and (inside or (any_name is not None and any_name(name))
+                                                   or (any_path is not None and any_path(rel)))
+                                and left_out(rel, False, inside)):
+                            continue
+                        st = e.stat(follow_symlinks=False)
+                    except FileNotFoundError:
+                        continue
+                    except OSError as exc:
+                        skipped.append((rel, f"unreadable: {exc.strerror}"))
+                        continue
+                    if S_ISREG(st.st_mode):
+                        candidates.append((rel, st))
+                    else:
+                        skipped.append((rel, SKIP_SPECIAL))
+            except OSError as exc:  # reading the directory itself failed midway
+                skipped.append((d_rel, f"unreadable: {exc.strerror}"))
+    skipped.sort(key=lambda s: os.fsencode(s[0]))
+
+    # A walk with the stat tuples of one the stat cache saw through, every file trusted:
+    # the same files with the same bytes, without a look at a row (a no-op status at 100,000 files).
+    whole = stat_cache is not None and paths is None
+    if whole and stat_cache is not None:
+        saved = stat_cache.load_tree(sec_abs + os.sep)
+        if saved is not None and saved[0] == _digest(candidates):
+            result.listing, result._files = saved[1], None
+            return result
 
     # One query for the whole section; each listed file is then checked against it.
     rows = stat_cache.load_rows(sec_abs + os.sep) if stat_cache is not None else {}
     get_row = rows.get
     files = result.files
     to_hash: list[tuple[str, str, os.stat_result]] = []
-    present: list[str] = []
-
-    def consider(ab: str, rel: str, st: os.stat_result) -> None:
-        present.append(ab)
+    top = root if root.endswith(os.sep) else root + os.sep
+    for rel, st in candidates:
+        ab = top + rel
         r = get_row(ab)
         # r[6] is None unless the row passed the racy check; dev/ino may be stored signed.
         if (r is not None and r[6] is not None and r[3] == st.st_size and r[4] == st.st_mtime_ns
@@ -185,91 +306,35 @@ def scan(workdir: Path, section: str, stat_cache: StatCache | None, jobs: int = 
         else:
             to_hash.append((ab, rel, st))
 
-    for c in candidates:
-        consider(*c)
-
-    # Iterative walk: scandir's d_type answers symlink/dir for free; one lstat per file.
-    S_ISREG = _stat.S_ISREG
-    match = ignore.match if ignore else None
-
-    def left_out(rel: str, is_dir: bool, inside: bool) -> bool:
-        """Ignored, and not recorded (a directory: nothing recorded below it)."""
-        return ((inside or (ignore is not None and ignore.match(rel, is_dir)))
-                and not (tracked is not None and tracked(rel, is_dir)))
-
-    while dirs:
-        d_abs, d_rel, inside = dirs.pop()
-        try:
-            it = os.scandir(d_abs)
-        except (FileNotFoundError, NotADirectoryError):
-            continue  # vanished since it was listed
-        except OSError as exc:
-            skipped.append((d_rel, f"unreadable: {exc.strerror}"))
-            continue
-        with it:
-            while True:
-                try:
-                    e = next(it)
-                except StopIteration:
-                    break
-                except OSError as exc:
-                    skipped.append((d_rel, f"unreadable: {exc.strerror}"))
-                    break
-                name = e.name
-                rel = f"{d_rel}/{name}"
-                if name[0] == ".":
-                    if name.lower() == ".git":
-                        skipped.append((rel, SKIP_GIT))
-                        continue
-                    if name.startswith(WORKSPACE_TMP_PREFIX):
-                        skipped.append((rel, SKIP_TMP))
-                        continue
-                try:
-                    if e.is_symlink():
-                        if match is None or not left_out(rel, False, inside):
-                            skipped.append((rel, SKIP_SYMLINK))
-                        continue
-                    if e.is_dir(follow_symlinks=False):
-                        if match is None:
-                            dirs.append((e.path, rel, False))
-                        elif inside or match(rel, True):
-                            if tracked is not None and tracked(rel, True):
-                                dirs.append((e.path, rel, True))  # for the recorded files only
-                        else:
-                            dirs.append((e.path, rel, False))
-                        continue
-                    if match is not None and left_out(rel, False, inside):
-                        continue
-                    st = e.stat(follow_symlinks=False)
-                except FileNotFoundError:
-                    continue
-                except OSError as exc:
-                    skipped.append((rel, f"unreadable: {exc.strerror}"))
-                    continue
-                if S_ISREG(st.st_mode):
-                    consider(e.path, rel, st)
-                else:
-                    skipped.append((rel, SKIP_SPECIAL))
-
     fresh: list[tuple[str, os.stat_result, Sha256]] = []
+    trusted = True  # every file's hash past the racy window (and none skipped while hashing)
+    window = stat_cache.window if stat_cache is not None else (lambda m, c: 0)
     if to_hash:
         for ab, rel, outcome in _hash_all(to_hash, jobs):
-            if isinstance(outcome, str):
-                skipped.append((rel, outcome))
-            elif outcome is not None:
+            if isinstance(outcome, str) or outcome is None:
+                trusted = False
+                if outcome is not None:
+                    skipped.append((rel, outcome))
+            else:
                 oid, size, after = outcome
                 files[rel] = Entry(rel, oid, size)
                 fresh.append((ab, after, oid))
+                m, c = after.st_mtime_ns, after.st_ctime_ns
+                trusted = trusted and max(m, c) + window(m, c) < started
         result.hashed = len(to_hash)
+        skipped.sort(key=lambda s: os.fsencode(s[0]))
 
     if stat_cache is not None:
         # A full scan also forgets rows of files that are gone, so the db does not grow forever.
         forget: list[str] = []
-        if paths is None and len(rows) > len(present) - len(to_hash):
-            seen = set(present)
+        if paths is None and len(rows) > len(candidates) - len(to_hash):
+            seen = {top + rel for rel, _ in candidates}
             forget = [p for p in rows if p not in seen]
         stat_cache.record(fresh, written_ns=started, forget=forget)
-    skipped.sort(key=lambda s: os.fsencode(s[0]))
+        if whole and trusted:
+            after_of = {ab: after for ab, after, _ in fresh}
+            stat_cache.save_tree(sec_abs + os.sep, _digest([(rel, after_of.get(top + rel, st))
+                                                            for rel, st in candidates]), listing(files))
     return result
 
 

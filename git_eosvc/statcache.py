@@ -18,7 +18,14 @@ from .errors import ManifestError
 from .hashing import Sha256, is_sha256
 
 RACY_NS = 2_000_000_000  # coarser than any filesystem timestamp granularity we meet (FAT: 2 s)
-_SCHEMA = 1
+# Timestamps with a sub-second part come from a filesystem that keeps them finely (ext4,
+# xfs, btrfs, tmpfs, APFS, NTFS): their tick is the kernel's coarse clock, at most 10 ms
+# (HZ >= 100), so a file last changed 20 ms before the hashing began cannot change again
+# inside the same tick unseen. Whole-second timestamps (FAT, HFS+, ext3, some network
+# filesystems) keep the 2 s window: a freshly written file is then re-read, never trusted.
+FINE_RACY_NS = 20_000_000
+_SECOND = 1_000_000_000
+_SCHEMA = 2
 U64 = (1 << 64) - 1
 
 # (path bytes, dev, ino, size, mtime_ns, ctime_ns, sha256 if trusted else None); dev/ino
@@ -54,10 +61,15 @@ class StatCache:
 
     def __init__(self, db_path: Path, racy_ns: int = RACY_NS) -> None:
         self.db_path = Path(db_path)
-        self.racy_ns = racy_ns
+        self.racy_ns = racy_ns  # for whole-second timestamps
+        self.fine_ns = min(racy_ns, FINE_RACY_NS)  # for timestamps with a sub-second part
         self._db: Any = None  # sqlite3.Connection, imported lazily
         self._disabled = False
         self._rebuilt = False
+
+    def window(self, mtime_ns: int, ctime_ns: int) -> int:
+        """How long after its last change a file's hash can be trusted (FINE_RACY_NS says why)."""
+        return self.racy_ns if mtime_ns % _SECOND == 0 and ctime_ns % _SECOND == 0 else self.fine_ns
 
     def __enter__(self) -> "StatCache":
         return self
@@ -105,12 +117,18 @@ class StatCache:
         if db.execute("PRAGMA user_version").fetchone()[0] != _SCHEMA:
             db.execute("BEGIN IMMEDIATE")
             try:
-                if db.execute("PRAGMA user_version").fetchone()[0] != _SCHEMA:  # lost a race?
-                    db.execute("DROP TABLE IF EXISTS stat")
-                    # path is a BLOB: names need not be UTF-8; WITHOUT ROWID keeps the range scan on the key.
-                    db.execute("CREATE TABLE stat (path BLOB PRIMARY KEY, dev INTEGER, ino INTEGER, "
-                               "size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, oid TEXT, "
-                               "written_ns INTEGER) WITHOUT ROWID")
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+                if version != _SCHEMA:  # lost a race?
+                    if version != 1:  # schema 1 had the same stat table: its rows stay good
+                        db.execute("DROP TABLE IF EXISTS stat")
+                        # path is a BLOB: names need not be UTF-8; WITHOUT ROWID keeps the range scan on the key.
+                        db.execute("CREATE TABLE stat (path BLOB PRIMARY KEY, dev INTEGER, ino INTEGER, "
+                                   "size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, oid TEXT, "
+                                   "written_ns INTEGER) WITHOUT ROWID")
+                    # one row per section: a digest of a whole walk's stat tuples, and the listing
+                    # (manifest.listing) its files had, every one of them past the racy window
+                    db.execute("DROP TABLE IF EXISTS tree")
+                    db.execute("CREATE TABLE tree (root BLOB PRIMARY KEY, digest BLOB, listing BLOB)")
                     db.execute(f"PRAGMA user_version = {_SCHEMA}")
                 db.execute("COMMIT")
             except BaseException:
@@ -158,9 +176,11 @@ class StatCache:
                 return {}
             try:
                 rows = db.execute(
-                    "SELECT path, dev, ino, size, mtime_ns, ctime_ns, CASE WHEN written_ns - ? > "
+                    "SELECT path, dev, ino, size, mtime_ns, ctime_ns, CASE WHEN written_ns - "
+                    "(CASE WHEN mtime_ns % ? = 0 AND ctime_ns % ? = 0 THEN ? ELSE ? END) > "
                     "max(mtime_ns, ctime_ns) AND length(oid) = 64 THEN oid END "
-                    "FROM stat WHERE path >= ? AND path < ?", (self.racy_ns, lo, hi)).fetchall()
+                    "FROM stat WHERE path >= ? AND path < ?",
+                    (_SECOND, _SECOND, self.racy_ns, self.fine_ns, lo, hi)).fetchall()
                 break
             except sqlite3.DatabaseError as exc:
                 self._failed(exc)
@@ -190,14 +210,48 @@ class StatCache:
         if row is None:
             return None
         dev, ino, size, m, c, oid, written = row
-        if (dev & U64, ino & U64, size, m, c) != stat_key(st) or max(m, c) + self.racy_ns >= written:
+        if (dev & U64, ino & U64, size, m, c) != stat_key(st) or max(m, c) + self.window(m, c) >= written:
             return None
         try:
             return Sha256(oid)
         except ManifestError:  # a damaged row: just a miss
             return None
 
+    def load_tree(self, root: str) -> tuple[bytes, bytes] | None:
+        """(digest, listing) saved by `save_tree` for the directory root, or None."""
+        import sqlite3
+
+        db = self._conn()
+        if db is None:
+            return None
+        try:
+            row = db.execute("SELECT digest, listing FROM tree WHERE root = ?", (os.fsencode(root),)).fetchone()
+        except sqlite3.DatabaseError as exc:
+            self._failed(exc)
+            return None
+        return (bytes(row[0]), bytes(row[1])) if row is not None and row[0] and row[1] else None
+
     # ------------------------------------------------------------ writes
+
+    def save_tree(self, root: str, digest: bytes, listing: bytes | None) -> None:
+        """Remember that a walk of root with this digest of stat tuples found exactly
+        `listing`, every file's hash trusted (None: forget root's entry)."""
+        import sqlite3
+
+        db = self._conn()
+        if db is None:
+            return
+        key = os.fsencode(root)
+        try:
+            if listing is None:
+                db.execute("DELETE FROM tree WHERE root = ?", (key,))
+            else:
+                db.execute("INSERT OR REPLACE INTO tree VALUES (?, ?, ?)", (key, digest, listing))
+        except sqlite3.OperationalError as exc:
+            if _is_corrupt(exc):  # busy for >5 s: skip, a later scan saves it
+                self._failed(exc)
+        except sqlite3.DatabaseError as exc:
+            self._failed(exc)
 
     def record(self, items: Iterable[tuple[str, os.stat_result, Sha256]],
                written_ns: int | None = None, forget: Iterable[str] = ()) -> None:

@@ -300,3 +300,27 @@ def test_an_object_that_cannot_be_re_read_is_kept(tmp_path: Path) -> None:
         store.materialise(oid, tmp_path / "out", "copy", size=10)
     assert "kept" in info.value.message
     assert stat.S_ISFIFO(os.lstat(obj).st_mode)
+
+
+def test_add_files_stores_a_batch_read_only_and_cleans_up_a_failure(store: Store, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    items = []
+    for i in range(10):
+        data = b"file %d" % i * (i * 300 + 1)  # small ones, and one past nothing: all in memory
+        (src / f"f{i}").write_bytes(data)
+        items.append((src / f"f{i}", sha(data)))
+    big = os.urandom((1 << 20) + 17)  # past CHUNK: the clone-or-copy path, re-hashed from the copy
+    (src / "big").write_bytes(big)
+    items.append((src / "big", sha(big)))
+    assert store.add_files(items, jobs=4, batch=4) == 11
+    for path, oid in items:
+        obj = store.object_path(oid)
+        assert obj.read_bytes() == path.read_bytes() and stat.S_IMODE(obj.stat().st_mode) == 0o444
+    assert store.add_files(items) == 0  # all present
+    assert not any(store.tmp.glob("*"))
+    (src / "g").write_bytes(b"now")
+    with pytest.raises(IntegrityError, match="changed since it was hashed"):
+        store.add_files([(src / "f1", sha(b"not these bytes")), (src / "g", sha(b"now"))], jobs=2)
+    assert not store.has(sha(b"now"))  # its batch failed: nothing renamed into place
+    assert not any(store.tmp.glob("*"))

@@ -155,10 +155,10 @@ def test_a_full_disk_is_a_one_line_error(tmp_path: Path, remote: Path, s3: S3, m
     a, _b = pushed_and_cloned(tmp_path, remote, {"data/x.csv": "x\n"})
     write(a, "data/big.bin", b"\1" * 1000)
 
-    def full(self, src, oid=None):  # type: ignore[no-untyped-def]
+    def full(self, src, oid, durable):  # type: ignore[no-untyped-def]
         raise OSError(errno.ENOSPC, "No space left on device", str(self.root / "tmp" / "abc.tmp"))
 
-    monkeypatch.setattr(Store, "add_file", full)
+    monkeypatch.setattr(Store, "_stage", full)  # every copy into the store (add_file, add_files)
     monkeypatch.chdir(a)
     capsys.readouterr()
     assert cli.main(["add"]) == 1

@@ -163,16 +163,28 @@ def test_same_size_edit_with_restored_mtime_is_detected_via_ctime(work: Path, db
         assert result.files["data/weights.bin"].oid == sha(b"BBBB" * 1000)
 
 
+def test_the_racy_window_follows_the_timestamps_grain(db: Path) -> None:
+    """Sub-second timestamps (ext4, xfs, tmpfs, APFS, NTFS) tick with the kernel's coarse
+    clock: 20 ms is enough. Whole seconds (FAT, HFS+, ext3) keep the 2 s window."""
+    with StatCache(db) as cache:
+        second = 1_700_000_000 * 10**9
+        assert cache.window(second, second) == 2 * 10**9
+        assert cache.window(second + 4_000_000, second) == 20_000_000
+        assert cache.window(second, second + 1) == 20_000_000
+    with StatCache(db, racy_ns=0) as cache:
+        assert cache.window(second + 1, second) == 0
+
+
 def test_racy_window_entries_are_not_trusted(work: Path, db: Path) -> None:
     f = write(work / "data/x.bin", b"new bytes")
-    with StatCache(db) as cache:  # the real 2 s window
+    with StatCache(db) as cache:  # the real windows
         assert scan(work, "data", cache).hashed == 1
-        assert scan(work, "data", cache).hashed == 1  # just written: still re-read
         # Simulate the race itself: the row says the current stat tuple maps to bytes
         # the file held earlier in the same timestamp tick.
         st = os.lstat(f)
         stale = sha(b"old bytes")
-        cache.record([(str(f), st, stale)])  # written now: inside the window
+        changed = max(st.st_mtime_ns, st.st_ctime_ns)
+        cache.record([(str(f), st, stale)], written_ns=changed + 1)  # inside the window
         assert cache.lookup(str(f), st) is None
         assert scan(work, "data", cache).files["data/x.bin"].oid == sha(b"new bytes")
         # The same row written long after the file's last change would be trusted: the
@@ -229,3 +241,32 @@ def test_huge_inode_numbers_round_trip(work: Path, db: Path) -> None:
         cache.record([(str(f), st, sha(b"a"))], written_ns=time.time_ns() + 10**10)
         assert cache.lookup(str(f), st) == sha(b"a")
         assert cache.load_rows(str(work) + "/")[str(f)][2] & U64 == 2**64 - 5
+
+
+def test_a_walk_the_cache_saw_through_answers_without_rows(work: Path, db: Path) -> None:
+    """The section's record of a whole walk (tree row): same stat tuples, same files, the
+    listing compared as bytes; any change, or a racy file, falls back to the rows."""
+    from git_eosvc.manifest import Entry, encode, listing
+
+    names = ["data/a", "data/sub/b", "data/new\nline", os.fsdecode(b"data/\xff\xfe")]
+    for i, rel in enumerate(names):
+        write(work / rel, b"content %d" % i)
+    with StatCache(db, racy_ns=0) as cache:
+        first = scan(work, "data", cache)
+        assert first.listing is None and first.hashed == 4
+        second = scan(work, "data", cache)
+        assert second.listing == listing(first.files) == encode(first.files.values())
+        assert second.files == first.files and all(type(e.oid) is Sha256 for e in second.files.values())
+        assert second.lists(encode(first.files.values()))
+        assert not second.lists(encode([Entry("data/a", sha(b"other"), 5)]))
+        (work / "data/a").write_bytes(b"changed!!")  # same walk otherwise: the digest differs
+        third = scan(work, "data", cache)
+        assert third.listing is None and third.hashed == 1
+        assert third.files["data/a"].oid == sha(b"changed!!")
+        assert scan(work, "data", cache).files == third.files
+        assert scan(work, "data", cache, paths=["data/sub"]).listing is None  # only whole walks
+    with StatCache(db) as cache:  # the real 2 s window: files just written are never vouched for
+        write(work / "data/fresh", b"fresh")
+        assert scan(work, "data", cache).hashed == 5  # every file written within the window
+        again = scan(work, "data", cache)
+        assert again.listing is None and again.hashed == 5

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -79,10 +78,5 @@ def add(ws: Workspace, paths: Sequence[str] = ()) -> AddResult:
 
 def store_files(ws: Workspace, entries: Sequence[Entry]) -> int:
     """Copy workspace files into the local store (what push uploads from). Returns how many."""
-    store = ws.store
-    unique = list({e.oid: e for e in entries if not store.has(e.oid)}.values())
-    if not unique:
-        return 0
-    with ThreadPoolExecutor(max_workers=min(8, ws.settings.jobs)) as pool:
-        list(pool.map(lambda e: store.add_file(ws.workdir / e.path, e.oid), unique))
-    return len(unique)
+    unique = {e.oid: ws.workdir / e.path for e in entries}
+    return ws.store.add_files([(path, oid) for oid, path in unique.items()], jobs=min(8, ws.settings.jobs))

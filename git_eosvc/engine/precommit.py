@@ -9,7 +9,7 @@ from typing import Sequence
 
 from ..access import Section
 from ..errors import ManifestError
-from ..manifest import EMPTY, Changes, Entry, decode, diff, lists_exactly
+from ..manifest import EMPTY, Changes, Entry, decode, diff
 from ..repo import Repo
 from .add import add
 from .guard import refuse_staged
@@ -61,9 +61,10 @@ def _unrecorded(ws: Workspace, section: Section, staged: bytes | None) -> Change
     present = (ws.workdir / section.path).is_dir()
     if staged is None and not present:
         return None
-    current = ws.current(section)
-    if staged is not None and lists_exactly(staged, current):
+    scanned = ws.current_scan(section)
+    if staged is not None and scanned.lists(staged):
         return None  # the common case, without parsing the staged manifest strictly
+    current = scanned.files
     recorded = decode(staged, f"{section.manifest} (staged)", section.path) if staged else EMPTY
     pending = ws.pending_deletions(section, recorded, current)
     seen = {p: e for p, e in current.items() if p not in pending}
@@ -94,10 +95,13 @@ def _not_stored(ws: Workspace, section: Section, blob_id: str | None,
     if blob_id in parent_blobs:
         return []  # the manifest is not part of this commit's change
     staged = decode(ws.repo.blob(blob_id), f"{section.manifest} (staged)", section.path)
+    absent = [e for e in staged.values() if not ws.store.has(e.oid)]
+    if not absent:
+        return []  # the common case (after `add`): no parent need be read
     known: set[str] = set()
     for blob in parent_blobs:
         try:
             known.update(e.oid for e in decode(ws.repo.blob(blob), section.manifest, section.path).values())
         except ManifestError:
             pass  # an old malformed manifest vouches for nothing
-    return [e for e in staged.values() if e.oid not in known and not ws.store.has(e.oid)]
+    return [e for e in absent if e.oid not in known]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..access import Section
 from ..conflicts import conflict_state
-from ..manifest import EMPTY, Changes, Entry, Manifest, diff, lists_exactly
+from ..manifest import EMPTY, Changes, Entry, Manifest, diff
 from ..merge import Conflict
 from .workspace import Workspace
 
@@ -47,13 +47,14 @@ def status(ws: Workspace, remote: bool = False) -> list[SectionStatus]:
                                      conflicted=True, conflicts=list(state.conflicts)))
             continue
         present = (ws.workdir / section.path).is_dir()
-        current = ws.current(section)
+        scanned = ws.current_scan(section)
         data = _read(ws.workdir / section.manifest)
-        if data is not None and data == head_bytes.get(section.manifest) and lists_exactly(data, current):
+        if data is not None and data == head_bytes.get(section.manifest) and scanned.lists(data):
             # the common case: committed, recorded and on disk alike, without a strict parse
             out.append(SectionStatus(section, diff(EMPTY, EMPTY), diff(EMPTY, EMPTY)))
             views[section.manifest] = ws.working_manifest(section) if remote else Manifest()
             continue
+        current = scanned.files
         committed = ws.head_manifest(section, head) if head else EMPTY
         working = ws.working_manifest(section)
         if not present and not working and not committed:

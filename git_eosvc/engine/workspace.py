@@ -8,7 +8,7 @@ import os
 import time
 from functools import cached_property
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
 from .. import access as access_mod
 from .. import config as config_mod
@@ -20,12 +20,14 @@ from ..ignore import FetchFilter, Patterns, load_ignore, split_list
 from ..lock import AccessLock
 from ..manifest import EMPTY, Entry, Manifest, check_path, decode, encode
 from ..paths import user_relpath
-from ..remote import Remote
 from ..credentials import Credentials, Lookup, find
 from ..repo import Repo
 from ..scan import SKIP_TMP, ScanResult, scan
 from ..statcache import StatCache
 from .leftovers import written_after
+
+if TYPE_CHECKING:  # imported when a command first needs it: a no-op status or hook never does
+    from ..remote import Remote
 
 
 class Workspace:
@@ -102,6 +104,8 @@ class Workspace:
         serve every transfer. Ask it, not `credentials`, whether a bucket can be read or
         written (`can_read`, `can_write`)."""
         if self._remote is None:
+            from ..remote import Remote
+
             self._remote = Remote(self.settings, self.remote_credentials)
         return self._remote
 
@@ -342,7 +346,12 @@ class Workspace:
 
     def current(self, section: Section) -> dict[str, Entry]:
         """The section's files as the work tree has them now (empty when it has no directory)."""
-        return self.scan(section).files if (self.workdir / section.path).is_dir() else {}
+        return self.current_scan(section).files
+
+    def current_scan(self, section: Section) -> ScanResult:
+        """`current` as a scan result: `lists(manifest bytes)` answers the common question
+        without building an Entry per file when the stat cache vouches for the whole walk."""
+        return self.scan(section) if (self.workdir / section.path).is_dir() else ScanResult()
 
     def not_materialised(self, section: Section, manifest: Mapping[str, Entry],
                          current: Mapping[str, Entry]) -> dict[str, Entry]:
