@@ -164,7 +164,10 @@ def cmd_view(args: argparse.Namespace) -> int:
             on_remote: dict[str, str] = {}
             if remote is not None and manifest:
                 if remote.can_read(ws.bucket(section)):
-                    absent = remote.missing(ws.bucket(section), {e.oid for e in manifest.values()})
+                    from .engine.fetch import catalog_hints
+
+                    absent = remote.missing(ws.bucket(section), {e.oid for e in manifest.values()},
+                                            lambda: catalog_hints(ws, [manifest]))
                     on_remote = {p: ("not uploaded" if e.oid in absent else "uploaded") for p, e in manifest.items()}
             files = eosvc.file_states(manifest, current, on_remote, prefix if prefix != section.path else None)
             if files:

@@ -24,6 +24,8 @@ MODEL_PUBLIC_BUCKET = "eosvc-models-public"
 MODEL_PRIVATE_BUCKET = "eosvc-models-private"
 DEFAULT_REGION = "us-east-1"
 DEFAULT_JOBS = 16
+DEFAULT_PACK_MIN = 32  # a push packs its small objects when it has at least this many (0: never)
+DEFAULT_CHUNK_MIN = 8 << 20  # files from this size up travel as content-defined chunks (0: never)
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
 
 # setting -> (git config key, environment variables, highest first)
@@ -38,6 +40,8 @@ _KEYS: dict[str, tuple[str, tuple[str, ...]]] = {
     "link_type": ("eosvc.linktype", ("EOSVC_LINK_TYPE",)),
     "auto_add": ("eosvc.autoadd", ("EOSVC_AUTO_ADD",)),
     "profile": ("eosvc.profile", ("AWS_PROFILE",)),
+    "pack_min": ("eosvc.packmin", ("EOSVC_PACK_MIN",)),
+    "chunk_min": ("eosvc.chunkmin", ("EOSVC_CHUNK_MIN",)),
 }
 # read after the git config and .eosvcconfig, not before: the standard AWS names are a
 # machine-wide default, eosvc.region is this repo's bucket region
@@ -53,6 +57,8 @@ class Settings:
     region: str = DEFAULT_REGION
     cache_dir: Path | None = None
     jobs: int = DEFAULT_JOBS
+    pack_min: int = DEFAULT_PACK_MIN
+    chunk_min: int = DEFAULT_CHUNK_MIN
     link_type: str = "reflink"
     auto_add: bool = False
     profile: str | None = None  # the AWS profile named for credentials (credentials.py)
@@ -123,6 +129,11 @@ def resolve(env: Mapping[str, str], clone: Mapping[str, str], committed: Mapping
             if not 1 <= jobs <= 256:
                 raise ConfigError(f"{source}: jobs must be a whole number from 1 to 256, not {value!r}")
             kwargs[name] = jobs
+        elif name in ("pack_min", "chunk_min"):
+            if not value.isdigit():
+                raise ConfigError(f"{source}: {'packMin' if name == 'pack_min' else 'chunkMin'} must be a "
+                                  f"whole number (0 turns it off), not {value!r}")
+            kwargs[name] = int(value)
         elif name == "auto_add":
             kwargs[name] = _bool(value, "autoAdd", source)
         elif name == "link_type":

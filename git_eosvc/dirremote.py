@@ -227,6 +227,64 @@ class DirectoryBackend:
             tmp.unlink(missing_ok=True)
         return item.size
 
+    # -- plain keys: packs, their indexes, catalogs (packs.py) ------------------------------
+
+    def _key_path(self, bucket: str, key: str) -> Path:
+        if any(part in ("", ".", "..") for part in key.split("/")):
+            raise TransferError(f"not a key of this remote: {key!r}")
+        return self.bucket_dir(bucket) / key
+
+    def put_bytes(self, bucket: str, key: str, data: bytes) -> None:
+        """Write one key: a temporary file beside it, fsync, then a rename."""
+        self._check_root()
+        problem = self._bucket_problem(bucket)
+        if problem is not None:
+            raise TransferError(problem)
+        dest = self._key_path(bucket, key)
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}-{os.urandom(6).hex()}.eosvc-tmp")
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "xb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(tmp, OBJECT_MODE)
+            os.replace(tmp, dest)
+        except OSError as e:
+            raise TransferError(f"could not write {dest}: {e.strerror or e}") from None
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def get_bytes(self, bucket: str, key: str, offset: int = 0, length: int | None = None) -> bytes | None:
+        """A key's bytes (`length` of them from `offset`, or all); None if it is missing."""
+        path = self._key_path(bucket, key)
+        try:
+            with open(path, "rb") as f:
+                f.seek(offset)
+                data = f.read() if length is None else f.read(length)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as e:
+            raise self._unreadable(bucket, path, e) from None
+        if length is not None and len(data) != length:
+            raise TransferError(f"{path} is shorter than its index says; it was not used")
+        return data
+
+    def list_keys(self, bucket: str, prefix: str) -> list[str] | None:
+        """Every key under `prefix` (a folder: it ends with "/")."""
+        self._check_root()
+        base = self.bucket_dir(bucket)
+        keys: list[str] = []
+
+        def fail(e: OSError) -> None:
+            if e.errno not in (errno.ENOENT, errno.ENOTDIR):
+                raise self._unreadable(bucket, Path(e.filename or base), e)
+
+        for top, _dirs, files in os.walk(self._key_path(bucket, prefix.rstrip("/")), onerror=fail):
+            rel = Path(top).relative_to(base).as_posix()
+            keys += [f"{rel}/{name}" for name in files if not name.endswith(".eosvc-tmp")]
+        return sorted(keys)
+
     # -- buckets and deletion --------------------------------------------------------------
 
     def create_bucket(self, bucket: str, public_read: bool) -> tuple[bool, str | None]:

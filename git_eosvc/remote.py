@@ -13,18 +13,24 @@ read the private bucket, a directory never does (file permissions decide).
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Iterable, Iterator, Protocol, Sequence
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Mapping, Protocol, Sequence, TYPE_CHECKING
 
 from .config import Settings
 from .credentials import Credentials
 from .dirremote import DirectoryBackend
+from .errors import TransferError
 from .hashing import Sha256
+from .packio import PackIO
+from .packs import PackIndexes
 from .progress import Progress
 from .s3backend import HEAD_MAX, MULTIPART_THRESHOLD, PART_SIZE, STREAM_ATTEMPTS, S3Backend
-from .transfer import Download, Outcome, Stored, TransferReport, Upload, object_key, report_of, unique
+from .transfer import (Download, Outcome, Stored, TransferReport, Upload, Pool, object_key, report_of,
+                       unique)
 
 if TYPE_CHECKING:
     from .cache import Store
+    from .packs import Locations
 
 __all__ = ["Backend", "Remote", "HEAD_MAX", "MULTIPART_THRESHOLD", "PART_SIZE", "STREAM_ATTEMPTS"]
 
@@ -44,6 +50,10 @@ class Backend(Protocol):
     def list_objects(self, bucket: str) -> list[Stored]: ...  # sorted by oid
     def delete(self, bucket: str, oids: Iterable[Sha256]) -> dict[Sha256, str]: ...
     def close(self) -> None: ...
+    # plain keys, for packs (packs.KeyBackend)
+    def put_bytes(self, bucket: str, key: str, data: bytes) -> None: ...
+    def get_bytes(self, bucket: str, key: str, offset: int = 0, length: int | None = None) -> bytes | None: ...
+    def list_keys(self, bucket: str, prefix: str) -> list[str] | None: ...
 
 
 class Remote:
@@ -51,7 +61,8 @@ class Remote:
 
     def __init__(self, settings: Settings, credentials: Credentials | None,
                  progress: Progress | None = None, *, part_size: int = PART_SIZE,
-                 multipart_threshold: int = MULTIPART_THRESHOLD, head_max: int = HEAD_MAX) -> None:
+                 multipart_threshold: int = MULTIPART_THRESHOLD, head_max: int = HEAD_MAX,
+                 index_cache: Path | None = None) -> None:
         self.settings = settings
         self._progress = progress
         directory = settings.directory
@@ -63,6 +74,10 @@ class Remote:
             self._credentials = credentials
             self.backend = S3Backend(settings, credentials, part_size=part_size,
                                      multipart_threshold=multipart_threshold, head_max=head_max)
+        jobs = max(1, settings.jobs)
+        self.indexes = PackIndexes(self.backend, settings.repo, index_cache, Pool(jobs, "eosvc-index"))
+        # at most 8 packs (16 MiB each) in memory at once, whatever `jobs` is
+        self.packio = PackIO(self.backend, self.indexes, settings.repo, Pool(min(jobs, 8), "eosvc-pack"))
 
     @property
     def is_directory(self) -> bool:
@@ -107,10 +122,28 @@ class Remote:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def missing(self, bucket: str, oids: Iterable[Sha256]) -> set[Sha256]:
-        """The subset of `oids` not in `bucket`. Raises TransferError if the remote cannot tell."""
+    def missing(self, bucket: str, oids: Iterable[Sha256], hints: Callable[[], Iterable[str]] = tuple
+                ) -> set[Sha256]:
+        """The subset of `oids` not in `bucket`, packed or loose (`hints` as for `download`).
+        Raises TransferError if the remote cannot tell."""
         wanted = {Sha256(oid) for oid in oids}
+        if wanted:
+            loc = self._locations(bucket, hints)
+            wanted = {oid for oid in wanted if not loc.has_file(oid)} if loc is not None else wanted
         return self.backend.missing(bucket, wanted) if wanted else set()
+
+    def _locations(self, bucket: str, hints: Callable[[], Iterable[str]] = tuple,
+                   refresh: bool = False) -> "Locations | None":
+        """The bucket's packed entries; None when they cannot be found out (the loose
+        layout then answers alone, with its own errors)."""
+        try:
+            return self.indexes.locations(bucket, hints, refresh)
+        except TransferError:
+            return None
+
+    def publish_catalogs(self, bucket: str, manifests: Mapping[str, Sequence[Sha256]]) -> int:
+        """Write the catalogs (packfmt) of these manifest blob ids, for readers who may not list."""
+        return self.indexes.publish(bucket, manifests) if self.can_write() else 0
 
     def list(self, bucket: str) -> list[Stored]:
         """Every object of this repo in `bucket` (oid, size, when written), sorted by oid.
@@ -128,18 +161,41 @@ class Remote:
         return self.backend.delete(bucket, wanted)
 
     def upload(self, items: Sequence[Upload]) -> TransferReport:
-        """Upload every item in parallel; failures are collected per oid, never raised."""
+        """Upload every item in parallel; failures are collected per oid, never raised.
+        A bucket's small items go packed when there are at least `settings.pack_min` of
+        them, and items from `settings.chunk_min` bytes up as chunks (docs/storage.md)."""
         self.backend.check_write()
         todo = unique(items, lambda item: (item.bucket, item.oid))
         report = TransferReport()
         if not todo:
             return report
+        packed: dict[str, list[Upload]] = {}
+        loose: list[Upload] = []
+        for bucket in sorted({item.bucket for item in todo}):
+            group = [item for item in todo if item.bucket == bucket]
+            large = [i for i in group if self._chunked(i.size)]
+            small = [i for i in group if not self._chunked(i.size)]
+            pack_small = self.settings.pack_min > 0 and len(small) >= self.settings.pack_min
+            packed[bucket] = large + (small if pack_small else [])
+            loose += [] if pack_small else small
+        outcomes: dict[tuple[str, Sha256], Outcome] = {}
         with self._progress_for(sum(item.size for item in todo), "upload", len(todo)) as progress:
-            outcomes = self.backend.upload(todo, progress)
-        return report_of(report, todo, outcomes)
+            for bucket, group in packed.items():
+                if group:
+                    outcomes.update(zip([(bucket, i.oid) for i in group],
+                                        self.packio.upload(bucket, group, self.settings.chunk_min, progress)))
+            if loose:
+                outcomes.update(zip([(i.bucket, i.oid) for i in loose], self.backend.upload(loose, progress)))
+        return report_of(report, todo, [outcomes[(i.bucket, i.oid)] for i in todo])
 
-    def download(self, items: Sequence[Download], store: Store) -> TransferReport:
-        """Fetch every item not yet in `store`, verified by sha256; failures are collected."""
+    def _chunked(self, size: int) -> bool:
+        return 0 < self.settings.chunk_min <= size
+
+    def download(self, items: Sequence[Download], store: Store,
+                 hints: Callable[[], Iterable[str]] = tuple) -> TransferReport:
+        """Fetch every item not yet in `store`, verified by sha256; failures are collected.
+        Packed entries are found by listing the bucket or, where that is not allowed, by
+        the catalogs of the manifest blob ids `hints()` returns (asked only then)."""
         report = TransferReport()
         todo: list[Download] = []
         for item in unique(items, lambda item: item.oid):
@@ -149,9 +205,21 @@ class Remote:
                 todo.append(item)
         if not todo:
             return report
+        outcomes: dict[Sha256, Outcome] = {}
         with self._progress_for(sum(item.size for item in todo), "download", len(todo)) as progress:
-            outcomes = self.backend.download(todo, store, progress)
-        return report_of(report, todo, outcomes)
+            loose: list[Download] = []
+            for bucket in sorted({item.bucket for item in todo}):
+                group = [item for item in todo if item.bucket == bucket]
+                loc = self._locations(bucket, hints)
+                if loc is not None and self.indexes.stale(bucket) and not all(loc.has_file(i.oid) for i in group):
+                    loc = self._locations(bucket, hints, refresh=True)  # a long-lived remote: packs pushed since
+                located = [i for i in group if loc is not None and loc.has_file(i.oid)]
+                if loc is not None and located:
+                    outcomes.update(self.packio.download(bucket, located, loc, store, progress))
+                loose += [i for i in group if i.oid not in outcomes]
+            if loose:
+                outcomes.update(zip([i.oid for i in loose], self.backend.download(loose, store, progress)))
+        return report_of(report, todo, [outcomes[i.oid] for i in todo])
 
     @contextmanager
     def _progress_for(self, total: int, desc: str, items: int) -> Iterator[Progress]:

@@ -8,6 +8,7 @@ Objects are immutable, so uploading a key twice is harmless and concurrent pushe
 
 from __future__ import annotations
 
+import hashlib
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Iterable, Sequence
@@ -18,8 +19,8 @@ from .hashing import Sha256, is_sha256
 from .progress import Progress
 from .s3base import HEAD_MAX, MULTIPART_THRESHOLD, PART_SIZE, STREAM_ATTEMPTS, S3Base
 from .s3client import (CREDENTIAL_HINT, FileSlice, b64, create_bucket, describe_error, error_code, hash_range,
-                       http_status, refusal)
-from .s3list import list_all, list_present
+                       http_status, is_stream_error, refusal)
+from .s3list import ListingDenied, list_all, list_present, pages
 from .transfer import Failed, Outcome, Stored, Upload, gather, run_item
 
 __all__ = ["S3Backend", "HEAD_MAX", "MULTIPART_THRESHOLD", "PART_SIZE", "STREAM_ATTEMPTS"]
@@ -170,6 +171,66 @@ class S3Backend(S3Base):
                     Body=FileSlice(f, offset, length), ContentLength=length, ChecksumSHA256=checksum)
         progress.update(length)
         return {"PartNumber": number, "ETag": response["ETag"], "ChecksumSHA256": checksum}
+
+    # -- plain keys: packs, their indexes, catalogs (packs.py) ------------------------------
+
+    @property
+    def _signs_payload(self) -> bool:
+        """botocore signs the payload's sha256 (x-amz-content-sha256) over plain http."""
+        return (self.settings.endpoint or "https:").startswith("http:")
+
+    def put_bytes(self, bucket: str, key: str, data: bytes) -> None:
+        """Write one immutable key. Raises TransferError."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        client = self._client(signed=True)
+        try:
+            with self._slots:
+                # The server refuses a body spoiled on the way by its sha256, which is hashed
+                # once: over http botocore signs the payload's sha256 anyway; over https it
+                # signs none when a checksum header is sent, so we send one.
+                extra = {} if self._signs_payload else {"ChecksumSHA256": b64(hashlib.sha256(data).digest())}
+                client.put_object(Bucket=bucket, Key=key, Body=data, ContentLength=len(data), **extra)
+        except (ClientError, BotoCoreError) as e:
+            refused = isinstance(e, ClientError) and self._refused(e)
+            why = refusal(e, self._credentials) if refused else describe_error(e)
+            raise TransferError(f"could not upload s3://{bucket}/{key}: {why}") from None
+
+    def get_bytes(self, bucket: str, key: str, offset: int = 0, length: int | None = None) -> bytes | None:
+        """A key's bytes (`length` of them from `offset`, or all); None if it is missing.
+        Raises TransferError for any other failure."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        client = self._read_client()
+        extra = {} if length is None else {"Range": f"bytes={offset}-{offset + length - 1}"}
+        for attempt in range(STREAM_ATTEMPTS):
+            try:
+                with self._slots:
+                    body = client.get_object(Bucket=bucket, Key=key, **extra)["Body"]
+                    with body:
+                        data: bytes = body.read()
+                break
+            except ClientError as e:
+                if error_code(e) == "NoSuchKey" or (http_status(e) == 404 and error_code(e) != "NoSuchBucket"):
+                    return None
+                if self._refused(e):
+                    raise self._denied(bucket, key, e) from None
+                raise TransferError(f"could not download s3://{bucket}/{key}: {describe_error(e)}") from None
+            except BotoCoreError as e:
+                if attempt + 1 == STREAM_ATTEMPTS or not is_stream_error(e):
+                    raise TransferError(f"could not download s3://{bucket}/{key}: {describe_error(e)}") from None
+        if length is not None and len(data) != length:
+            raise TransferError(f"s3://{bucket}/{key} is shorter than its index says; it was not used")
+        return data
+
+    def list_keys(self, bucket: str, prefix: str) -> list[str] | None:
+        """Every key under `prefix`; None when listing is not allowed. Raises TransferError."""
+        client = self._read_client()
+        try:
+            return [obj["Key"] for page in pages(client, bucket, prefix, self._slots)
+                    for obj in page.get("Contents", ())]
+        except ListingDenied:
+            return None
 
     # -- buckets and deletion --------------------------------------------------------------
 

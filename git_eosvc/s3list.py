@@ -36,7 +36,7 @@ def list_present(client: Any, bucket: str, repo: str, wanted: set[Sha256], slots
         # Estimate the remote's size from one of the 256 two-digit shards; stop as soon
         # as the estimate exceeds the budget, so the probe itself stays cheap.
         count = 0
-        for page in _pages(client, bucket, f"{base}{min(wanted)[:2]}/", slots):
+        for page in pages(client, bucket, f"{base}{min(wanted)[:2]}/", slots):
             count += len(page.get("Contents", ()))
             if count * 256 / _LIST_PAGE >= budget:
                 return None
@@ -55,7 +55,7 @@ def list_all(client: Any, bucket: str, repo: str, slots: Slots,
 
     def one(prefix: str) -> list[Stored]:
         out: list[Stored] = []
-        for page in _pages(client, bucket, base + prefix, slots):
+        for page in pages(client, bucket, base + prefix, slots):
             for obj in page.get("Contents", ()):
                 key = obj["Key"]
                 name = key.rsplit("/", 1)[-1]
@@ -75,7 +75,7 @@ def list_all(client: Any, bucket: str, repo: str, slots: Slots,
 
 def _list_prefix(client: Any, bucket: str, repo: str, prefix: str, slots: Slots) -> set[Sha256]:
     present: set[Sha256] = set()
-    for page in _pages(client, bucket, prefix, slots):
+    for page in pages(client, bucket, prefix, slots):
         for obj in page.get("Contents", ()):
             key = obj["Key"]
             name = key.rsplit("/", 1)[-1]
@@ -84,7 +84,7 @@ def _list_prefix(client: Any, bucket: str, repo: str, prefix: str, slots: Slots)
                 present.add(Sha256(name))
     return present
 
-def _pages(client: Any, bucket: str, prefix: str, slots: Slots) -> Iterator[dict[str, Any]]:
+def pages(client: Any, bucket: str, prefix: str, slots: Slots) -> Iterator[dict[str, Any]]:
     """ListObjectsV2 pages, one request slot per page (not held while the caller works)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -114,7 +114,7 @@ def prefix_usage(client: Any, bucket: str, repo: str, slots: Slots) -> tuple[dic
     when listing is not allowed, TransferError when it fails."""
     objects: dict[Sha256, int] = {}
     other = other_bytes = 0
-    for page in _pages(client, bucket, f"{repo}/", slots):
+    for page in pages(client, bucket, f"{repo}/", slots):
         for obj in page.get("Contents", ()):
             key, size = obj["Key"], int(obj.get("Size", 0))
             name = key.rsplit("/", 1)[-1]

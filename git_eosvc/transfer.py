@@ -88,6 +88,17 @@ def parallel(fn: Callable[[T], R], items: Sequence[T], jobs: int, name: str = "e
         return gather([pool.submit(fn, item) for item in items])
 
 
+class Pool:
+    """`parallel` with its thread count and name bound: a value the pack layer is handed."""
+
+    def __init__(self, jobs: int, name: str) -> None:
+        self.jobs = jobs
+        self.name = name
+
+    def __call__(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        return parallel(fn, items, self.jobs, self.name)
+
+
 def run_item(fn: Callable[[], int]) -> Outcome:
     """Run one item: (bytes moved, None) or (0, failure message)."""
     try:

@@ -63,6 +63,14 @@ MAX_ATTEMPTS = 5  # s3client.RETRIES; botocore counts them as retries
 # ---------------------------------------------------------------------------- fixtures
 
 
+@pytest.fixture(autouse=True)
+def loose_layout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about one object per key (multipart, ranged): no packs, no chunks.
+    Packed transfers under faults are tests/test_packs.py's."""
+    monkeypatch.setenv("EOSVC_CHUNK_MIN", "0")
+    monkeypatch.setenv("EOSVC_PACK_MIN", "0")
+
+
 @pytest.fixture
 def proxy(s3: S3, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:
     """The fault proxy in front of moto; every git-eosvc process (hooks too) talks to it.
@@ -289,7 +297,8 @@ def published(tmp_path_factory: pytest.TempPathFactory, s3_server: S3Server) -> 
     env = isolated_env(root / "home", "Publisher", BIN)
     env.update(AWS_ACCESS_KEY_ID=S3_KEYS[0], AWS_SECRET_ACCESS_KEY=S3_KEYS[1],
                EOSVC_ENDPOINT_URL=s3_endpoint,  # straight to moto: this upload is not under test
-               EOSVC_PUBLIC_BUCKET=s3.public_bucket, EOSVC_PRIVATE_BUCKET=s3.private_bucket)
+               EOSVC_PUBLIC_BUCKET=s3.public_bucket, EOSVC_PRIVATE_BUCKET=s3.private_bucket,
+               EOSVC_CHUNK_MIN="0", EOSVC_PACK_MIN="0")
 
     def run(cwd: Path, *args: str) -> None:
         subprocess.run(args, cwd=cwd, env=env, check=True, capture_output=True)
@@ -394,7 +403,7 @@ SMALL_PART = 5 * MiB  # S3's (and moto's) smallest part
 
 def small_remote(s3: S3, endpoint: str) -> Remote:
     settings = Settings(repo="proj", public_bucket=s3.public_bucket, private_bucket=s3.private_bucket,
-                        endpoint=endpoint, jobs=4)
+                        endpoint=endpoint, jobs=4, chunk_min=0, pack_min=0)
     return Remote(settings, KEYS, part_size=SMALL_PART, multipart_threshold=SMALL_PART)
 
 
@@ -463,8 +472,8 @@ def test_objects_below_the_threshold_survive_the_same_faults(tmp_path: Path, s3:
     size = src.stat().st_size
     proxy.add(Status(500), method="PUT")
     proxy.add(Reset("request", after=MiB), method="PUT", nth=2)
-    proxy.add(Truncate(keep=MiB), method="GET")
-    proxy.add(Reset("response", after=2 * MiB), method="GET", nth=2)
+    proxy.add(Truncate(keep=MiB), method="GET", target="/objects/")  # (not the pack listing)
+    proxy.add(Reset("response", after=2 * MiB), method="GET", target="/objects/", nth=2)
     with small_remote(s3, proxy.url) as r:
         assert r.upload([Upload(s3.private_bucket, oid, size, src)]).ok
         assert s3_sha256(s3, s3.private_bucket, key_of(oid)) == oid

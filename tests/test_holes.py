@@ -8,6 +8,8 @@ import subprocess
 from pathlib import Path
 from typing import Callable
 
+import pytest
+
 from conftest import S3, eosvc, git
 from helpers import commit_all, obj_key, pushed_and_cloned, write
 
@@ -169,7 +171,9 @@ def test_a_full_disk_is_a_one_line_error(tmp_path: Path, remote: Path, s3: S3, m
     assert "data/big.bin" not in (a / "data.eosvc").read_text()  # nothing half-recorded
 
 
-def test_forty_failed_downloads_print_a_capped_summary(tmp_path: Path, remote: Path, s3: S3) -> None:
+def test_forty_failed_downloads_print_a_capped_summary(tmp_path: Path, remote: Path, s3: S3,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EOSVC_PACK_MIN", "0")  # one key per object, so each can be deleted
     a, b = pushed_and_cloned(tmp_path, remote, {"data/x.csv": "x\n"})
     for i in range(40):
         write(a, f"data/many/{i:02}.txt", f"file {i}\n")

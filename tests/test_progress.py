@@ -123,6 +123,7 @@ def ready(tmp_path: Path, remote: Path, s3: object, monkeypatch: pytest.MonkeyPa
     """A clone with N new files committed, not yet pushed; progress decided by each test."""
     monkeypatch.delenv("EOSVC_PROGRESS")  # conftest's "none"
     monkeypatch.setenv("EOSVC_PROGRESS_DELAY", "0")  # a line per 10 %, however fast the step
+    monkeypatch.setenv("EOSVC_PACK_MIN", "0")  # a request per file: progress moves file by file
     a = new_repo(tmp_path, remote)
     for i in range(N):
         write(a, f"data/f{i:04}.bin", os.urandom(64))
@@ -148,6 +149,14 @@ def test_quiet_prints_only_errors(ready: Path) -> None:
 def test_verbose_names_each_upload(ready: Path) -> None:
     proc = eosvc(ready, "push", "-v", "--progress", "none")
     assert len(lines(proc.stderr, "upload: s3://")) == N
+
+
+def test_a_packed_push_counts_every_file(ready: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Packed, the bytes move in one request; the files are still counted and named."""
+    monkeypatch.setenv("EOSVC_PACK_MIN", "32")
+    proc = eosvc(ready, "push", "-v")
+    assert len([line for line in proc.stderr.splitlines() if "(packed, bucket " in line]) == N
+    assert lines(proc.stderr, "upload: ")[-1].startswith(f"upload: {N}/{N} files")
 
 
 def test_add_shows_hashing_progress(ready: Path) -> None:

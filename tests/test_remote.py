@@ -27,9 +27,10 @@ KEYS = Credentials(*S3_KEYS)
 
 
 def settings(s3: Any, **kw: Any) -> Settings:
+    """One object per key (these tests are about it): no packs, no chunks unless asked."""
     return Settings(repo=kw.pop("repo", "org/proj"), public_bucket=s3.public_bucket,
                     private_bucket=s3.private_bucket, endpoint=s3.endpoint, jobs=kw.pop("jobs", 8),
-                    **kw)
+                    pack_min=kw.pop("pack_min", 0), chunk_min=kw.pop("chunk_min", 0), **kw)
 
 
 def make_files(tmp_path: Path, *blobs: bytes) -> list[Upload]:
@@ -159,7 +160,7 @@ def test_missing_uses_head_when_remote_is_large(s3: Any, tmp_path: Path) -> None
                           Key=f"org/proj/objects/sha256/{shard}/zz/filler{i}")
     calls = count_calls(remote, signed=True)
     assert remote.missing(s3.public_bucket, [u.oid for u in items]) == {u.oid for u in items}
-    assert calls["HeadObject"] == 17 and calls["ListObjectsV2"] == 1
+    assert calls["HeadObject"] == 17 and calls["ListObjectsV2"] == 2  # the pack indexes, one shard
 
 
 def test_missing_falls_back_to_head_when_listing_denied(s3: Any, tmp_path: Path) -> None:
@@ -182,7 +183,7 @@ def test_missing_falls_back_to_head_when_listing_denied(s3: Any, tmp_path: Path)
     calls = count_calls(remote, signed=True)
     remote.backend._client(signed=True).meta.events.register("before-call.s3.ListObjectsV2", deny)
     assert remote.missing(s3.private_bucket, [u.oid for u in items]) == {u.oid for u in items[10:]}
-    assert denied == ["ListObjectsV2"] and calls == {"HeadObject": 30}
+    assert denied == ["ListObjectsV2"] * 2 and calls == {"HeadObject": 30}  # pack indexes, objects
 
 
 # ------------------------------------------------------------------------- upload

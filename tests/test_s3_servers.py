@@ -222,6 +222,7 @@ def test_large_file_multipart_upload_and_ranged_download(
     block = os.urandom(MiB)
     data = block * (size // MiB) + block[: size % MiB]
     big_key = obj_key(data)
+    monkeypatch.setenv("EOSVC_CHUNK_MIN", "0")  # one object, in parts (chunks: tests/test_packs.py)
     with FaultProxy(rs3.endpoint) as proxy:
         monkeypatch.setenv("EOSVC_ENDPOINT_URL", proxy.url)
         a = new_repo(tmp_path, remote)

@@ -144,7 +144,8 @@ def apply(ws: Workspace, plans: Sequence[SectionPlan]) -> CheckoutResult:
     # file the manifest dropped (status would call it an addition, `add` would revive it).
     for sp in plans:
         _stash_and_delete(ws, sp, result)
-    result.fetch = download(ws, [(sp.section, e) for sp in plans for e in sp.plan.write])
+    result.fetch = download(ws, [(sp.section, e) for sp in plans for e in sp.plan.write],
+                            [sp.new for sp in plans if sp.section.public])
     writes = [e for sp in plans for e in sp.plan.write]
     with Progress(sum(e.size for e in writes), "materialise", items=len(writes)) as progress:
         for sp in plans:

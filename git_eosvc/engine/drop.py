@@ -20,6 +20,7 @@ from ..hashing import Sha256
 from ..manifest import Entry, Manifest
 from ..paths import safe_dest, under_any
 from ..scan import SKIP_TMP
+from .fetch import catalog_hints
 from .workspace import Workspace
 
 
@@ -83,7 +84,8 @@ def drop(ws: Workspace, paths: Sequence[str], force: bool = False, dry_run: bool
                 result.refused += [(e.path, "not in the local store, and S3 cannot be asked without "
                                             "credentials; left in place") for e in unsure]
             else:
-                missing = ws.remote().missing(ws.bucket(section), {e.oid for e in unsure})
+                missing = ws.remote().missing(ws.bucket(section), {e.oid for e in unsure},
+                                              lambda: catalog_hints(ws, ()))
                 for e in unsure:
                     if e.oid in missing:
                         result.refused.append((e.path, "neither in the local store nor on S3 (push it first); "

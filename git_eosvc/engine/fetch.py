@@ -7,7 +7,8 @@ from typing import Iterable, Sequence
 
 from ..access import Section
 from ..hashing import Sha256
-from ..manifest import Entry
+from ..manifest import Entry, Manifest, encode
+from ..packs import blob_id
 from ..transfer import Download
 from .workspace import Workspace
 
@@ -26,8 +27,11 @@ class FetchResult:
         self.paths.update(other.paths)
 
 
-def download(ws: Workspace, wanted: Iterable[tuple[Section, Entry]]) -> FetchResult:
-    """Bring objects into the local store; private sections without credentials are skipped."""
+def download(ws: Workspace, wanted: Iterable[tuple[Section, Entry]],
+             manifests: Sequence[Manifest] = ()) -> FetchResult:
+    """Bring objects into the local store; private sections without credentials are skipped.
+    `manifests` are those the wanted entries come from: a reader who may not list the
+    bucket finds their packed objects by these manifests' catalogs (packs.py)."""
     result = FetchResult()
     items: dict[tuple[str, Sha256], Download] = {}
     for section, entry in wanted:
@@ -42,7 +46,7 @@ def download(ws: Workspace, wanted: Iterable[tuple[Section, Entry]]) -> FetchRes
         items.setdefault((bucket, entry.oid), Download(bucket, entry.oid, entry.size))
     if items:
         ws.store.prune_tmp()  # what killed transfers left behind
-        report = ws.remote().download(list(items.values()), ws.store)
+        report = ws.remote().download(list(items.values()), ws.store, lambda: catalog_hints(ws, manifests))
         result.downloaded = len(report.done)
         result.failed.update(report.failed)
     return result
@@ -56,4 +60,25 @@ def fetch(ws: Workspace, revs: Sequence[str] = ()) -> FetchResult:
     wanted = [(s, e) for c in commits for s in ws.access.sections
               for e in ws.head_manifest(s, c).values()
               if not ((skip := left_out[s.path]) is not None and skip(e.path))]
-    return download(ws, wanted)
+    manifests = [ws.head_manifest(s, c) for c in commits for s in ws.access.sections if s.public]
+    return download(ws, wanted, manifests)
+
+
+def catalog_hints(ws: Workspace, manifests: Sequence[Manifest]) -> list[str]:
+    """The git blob ids of these manifests, and of the public sections' manifests on disk
+    and at HEAD: the catalogs a reader who may not list looks for. A manifest has one valid
+    encoding, so its blob id follows from its entries."""
+    head = ws.repo.head()
+    width = len(head) if head else 40
+    hints = {blob_id(encode(m), width) for m in manifests}
+    for section in ws.access.sections:
+        if not section.public:
+            continue
+        try:
+            hints.add(blob_id((ws.workdir / section.manifest).read_bytes(), width))
+        except OSError:
+            pass
+        at_head = ws.repo.blob_id_at(head, section.manifest) if head else None
+        if at_head:
+            hints.add(at_head)
+    return sorted(hints)

@@ -16,6 +16,7 @@ from typing import Iterable, Sequence
 from .. import access as access_mod
 from ..access import AccessMap, Section
 from ..errors import ConfigError, CredentialsError, OperationError, TransferError, UsageError
+from ..hashing import Sha256
 from ..manifest import Entry, decode
 from ..plan import Need, collect_needs
 from ..transfer import Upload
@@ -57,8 +58,11 @@ def upload_for_push(ws: Workspace, updates: Sequence[RefUpdate], remote: str, ur
                     dry_run: bool = False) -> UploadResult:
     """Upload what S3 lacks for the pushed commits; raise on any failure (the push stops).
     With `dry_run`, S3 is asked what it lacks and nothing is uploaded."""
-    needs, overridden = _plan(ws, updates, remote, url)
+    needs, overridden, catalogs = _plan(ws, updates, remote, url)
     result = upload_needs(ws, needs, dry_run=dry_run)
+    if catalogs and not dry_run:
+        # readers who may not list the public bucket find its packs through these
+        ws.remote().publish_catalogs(ws.settings.public_bucket, catalogs)
     if overridden and not dry_run:
         ws.lock.settle()  # the deleted lock's override served this push
     return result
@@ -74,16 +78,21 @@ def plan_push(ws: Workspace, updates: Sequence[RefUpdate], remote: str, url: str
     return _plan(ws, updates, remote, url)[0]
 
 
-def _plan(ws: Workspace, updates: Sequence[RefUpdate], remote: str, url: str) -> tuple[list[Need], bool]:
+Catalogs = dict[str, list[Sha256]]  # public manifest blob id -> the objects it references
+
+
+def _plan(ws: Workspace, updates: Sequence[RefUpdate], remote: str, url: str
+          ) -> tuple[list[Need], bool, Catalogs]:
     commits = push_commits(ws.repo, updates, remote, url)
     if not commits:
-        return [], False
+        return [], False, {}
     refuse_pushed(ws, commits)
     overridden = refuse_access_flips(ws, commits)
-    needs = push_needs(ws, commits)
+    catalogs: Catalogs = {}
+    needs = push_needs(ws, commits, catalogs)
     if needs and not ws.remote().can_write():  # S3 without credentials
         _refuse_private_without_credentials(ws, needs)
-    return needs, overridden
+    return needs, overridden, catalogs
 
 
 def push_commits(repo: Repo, updates: Sequence[RefUpdate], remote: str, url: str) -> list[str]:
@@ -113,21 +122,28 @@ def tracking_tips(repo: Repo, remote: str, url: str) -> list[str]:
     return tips
 
 
-def push_needs(ws: Workspace, commits: Sequence[str]) -> list[Need]:
+def push_needs(ws: Workspace, commits: Sequence[str], catalogs: Catalogs | None = None) -> list[Need]:
     """The objects the pushed commits reference, minus those their boundary already had.
 
     A boundary commit (a parent outside the pushed set) is reachable from what the remote
     has, so its objects were uploaded when it was pushed: a code-only push needs nothing,
     and a push that changes one file of 10,000 asks S3 about one object, not 10,000.
+    `catalogs` receives the public manifests the boundary did not have (blob id -> objects).
     """
     pushed = set(commits)
     boundary = {p for c in commits for p in ws.repo.parents(c) if p not in pushed}
-    known = {(n.bucket, n.oid) for n in needs_for(ws, sorted(boundary))}
-    return [n for n in needs_for(ws, commits) if (n.bucket, n.oid) not in known]
+    old: Catalogs = {}
+    known = {(n.bucket, n.oid) for n in needs_for(ws, sorted(boundary), old)}
+    new: Catalogs = {}
+    needs = [n for n in needs_for(ws, commits, new) if (n.bucket, n.oid) not in known]
+    if catalogs is not None:
+        catalogs.update({blob: oids for blob, oids in new.items() if blob not in old})
+    return needs
 
 
-def needs_for(ws: Workspace, commits: Iterable[str]) -> list[Need]:
-    """Every (bucket, object) the commits' manifests reference; manifests read once per blob."""
+def needs_for(ws: Workspace, commits: Iterable[str], catalogs: Catalogs | None = None) -> list[Need]:
+    """Every (bucket, object) the commits' manifests reference; manifests read once per blob.
+    `catalogs` receives each public manifest's blob id and objects."""
     seen: set[tuple[str, bool]] = set()
     groups: list[tuple[str, Iterable[Entry]]] = []
     access_at: dict[str, AccessMap | None] = {}
@@ -143,6 +159,8 @@ def needs_for(ws: Workspace, commits: Iterable[str]) -> list[Need]:
             seen.add((blob_id, public))
             manifest = decode(ws.repo.blob(blob_id), f"{commit_id[:10]}:{section.manifest}", section.path)
             groups.append((ws.settings.bucket(public), manifest.values()))
+            if public and catalogs is not None:
+                catalogs[blob_id] = [e.oid for e in manifest.values()]
     return collect_needs(groups)
 
 

@@ -86,9 +86,11 @@ def _not_uploaded(ws: Workspace, out: list[SectionStatus], views: dict[str, Mani
     for st in out:
         for e in views[st.section.manifest].values():
             by_bucket.setdefault(ws.bucket(st.section), []).append((st, e))
+    from .fetch import catalog_hints  # only `status --remote` needs the pack layer
+
     r = ws.remote()
     for bucket, items in by_bucket.items():
-        missing = r.missing(bucket, {e.oid for _, e in items})
+        missing = r.missing(bucket, {e.oid for _, e in items}, lambda: catalog_hints(ws, list(views.values())))
         for st, e in items:
             if e.oid in missing:
                 st.not_uploaded.append(e)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from ..hashing import Sha256
 from ..plan import Need
 from .push import needs_for
+from .fetch import catalog_hints
 from .workspace import Workspace
 
 
@@ -31,6 +32,6 @@ def verify(ws: Workspace, remote: bool = True) -> VerifyResult:
                 continue
             by_bucket.setdefault(n.bucket, []).append(n)
         for bucket, group in by_bucket.items():
-            absent = r.missing(bucket, [n.oid for n in group])
+            absent = r.missing(bucket, [n.oid for n in group], lambda: catalog_hints(ws, ()))
             result.not_on_remote += [n for n in group if n.oid in absent]
     return result

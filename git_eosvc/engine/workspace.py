@@ -106,7 +106,7 @@ class Workspace:
         if self._remote is None:
             from ..remote import Remote
 
-            self._remote = Remote(self.settings, self.remote_credentials)
+            self._remote = Remote(self.settings, self.remote_credentials, index_cache=self.store.root / "packs")
         return self._remote
 
     def bucket(self, section: Section) -> str:
