@@ -69,12 +69,20 @@ def loopback_s3(kind: str = "moto", *, root: str | os.PathLike[str] | None = Non
             args.append("--follow-links")
         if log_file is not None:
             args += ["--log-file", os.fspath(log_file)]
-    proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    with child_server(args, f"the loopback S3 server ({kind})") as url:
+        yield url
+
+
+@contextmanager
+def child_server(args: Sequence[str], what: str) -> Iterator[str]:
+    """Run a program that prints its loopback URL on one line of stdout and serves until
+    its stdin closes; yields the URL, and stops the program after the `with` block."""
+    proc = subprocess.Popen(list(args), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()
         if not url.startswith("http://127."):
-            raise RuntimeError(f"the loopback S3 server ({kind}) did not start (said {url!r})")
+            raise RuntimeError(f"{what} did not start (said {url!r})")
         yield url
     finally:
         if proc.stdin:
