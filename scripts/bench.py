@@ -283,24 +283,7 @@ class Bench:
             if workload == "large":
                 self.measure(workload, "add", SHA256, lambda: sha256_tree(src))
             for tool in self.tools:
-                wd = self.round_for(workload, tool, i, lambda d: shutil.copytree(src, d))
-                if tool.has_add:
-                    self.measure(workload, "add", tool.name, lambda: tool.add(wd))
-                if workload == "small" and i == 0 and tool.name == OURS:
-                    self.eosvc_commit_and_noops(wd, count)
-                elif tool.has_add:
-                    tool.commit(wd, "data")
-                self.measure(workload, "push", tool.name, lambda: tool.push(wd), count=True)
-                if workload == "small" and tool.has_remote_status:
-                    for _ in range(3):
-                        self.measure(workload, "status --remote (no-op)", tool.name,
-                                     lambda: tool.status_remote(wd), count=True)
-                clone = self.work / f"{wd.name}-clone"
-                tool.clone(wd, clone)
-                self.measure(workload, "pull (fresh clone)", tool.name, lambda: tool.pull(clone), count=True)
-                if problem := same_tree(src, clone / "data"):
-                    raise SystemExit(f"bench: {tool.name} pulled an incomplete copy: {problem}")
-                self.finish(tool, wd, clone)
+                self.guarded(tool, workload, lambda: self.transfer_round(workload, tool, i, src, count))
         shutil.rmtree(src)
         full = workload != "small" or count == 10_000
         note = "" if full else f" (target is for 10,000 files; this is {count:,})"
@@ -308,6 +291,40 @@ class Bench:
                     "status --remote (no-op)": Target("dvc", 0.5)} if workload == "small" else
                    {"push": Target("peer", 1.2), "add": Target("sha", 0.8)})
         self.table(workload, title, targets)
+
+    def transfer_round(self, workload: str, tool: Tool, i: int, src: Path, count: int) -> None:
+        wd = self.round_for(workload, tool, i, lambda d: shutil.copytree(src, d))
+        if tool.has_add:
+            self.measure(workload, "add", tool.name, lambda: tool.add(wd))
+        if workload == "small" and i == 0 and tool.name == OURS:
+            self.eosvc_commit_and_noops(wd, count)
+        elif tool.has_add:
+            tool.commit(wd, "data")
+        self.measure(workload, "push", tool.name, lambda: tool.push(wd), count=True)
+        if workload == "small" and tool.has_remote_status:
+            for _ in range(3):
+                self.measure(workload, "status --remote (no-op)", tool.name,
+                             lambda: tool.status_remote(wd), count=True)
+        clone = self.work / f"{wd.name}-clone"
+        tool.clone(wd, clone)
+        self.measure(workload, "pull (fresh clone)", tool.name, lambda: tool.pull(clone), count=True)
+        if problem := same_tree(src, clone / "data"):
+            raise SystemExit(f"bench: {tool.name} pulled an incomplete copy: {problem}")
+        self.finish(tool, wd, clone)
+
+    def guarded(self, tool: Tool, workload: str, fn: Callable[[], object]) -> None:
+        """Run one tool's round; a peer that fails loses that round (printed and kept in the
+        JSON under peer_failures), git-eosvc failing stops the run."""
+        try:
+            fn()
+        except SystemExit as e:
+            if tool.name == OURS:
+                raise
+            first = str(e).strip().splitlines()
+            print(f"    {tool.name} failed this round; its numbers leave it out: "
+                  f"{' / '.join(first[:1] + first[-2:])}", flush=True)
+            self.results.setdefault("peer_failures", []).append({"workload": workload, "tool": tool.name,
+                                                                 "error": str(e)[-2000:]})
 
     def eosvc_commit_and_noops(self, wd: Path, count: int) -> None:
         """git-eosvc alone: what its hooks add to `git commit` of the staged manifest (commit
