@@ -16,6 +16,14 @@ from typing import IO, Literal, Mapping, NamedTuple, Sequence, Union
 from .errors import OperationError
 
 
+def hash_object(data: bytes, width: int = 40) -> str:
+    """The blob id `git hash-object` gives `data`: sha1, or sha256 when `width` is 64."""
+    import hashlib
+
+    header = b"blob %d\0" % len(data)
+    return (hashlib.sha1 if width == 40 else hashlib.sha256)(header + data).hexdigest()
+
+
 def run_git(args: Sequence[str], cwd: Path, check: bool = True, input: bytes | None = None,
             capture: bool = True, *, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
     """Run git (environment inherited, or `env`); on failure raise OperationError with git's words."""

@@ -102,3 +102,11 @@ def is_sha256(value: str) -> bool:
     return bool(_HEX64.fullmatch(value))
 
 
+_OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+def is_object_id(value: str) -> bool:
+    """A full git object id, of a sha1 or a sha256 repository."""
+    return bool(_OBJECT_ID.fullmatch(value))
+
+

@@ -19,12 +19,12 @@ Startup is the budget here: nothing heavy is imported until a hook knows it has 
 from __future__ import annotations
 
 import os
-import re
 import sys
 from typing import TYPE_CHECKING, Sequence
 
 from . import ui
 from .errors import EosvcError, UsageError
+from .hashing import is_object_id
 from .hookscript import HOOK_NAMES
 
 if TYPE_CHECKING:
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from .repo import Repo
 
 HOOKS = HOOK_NAMES
-_OID = re.compile(r"(?:[0-9a-f]{40}|[0-9a-f]{64})")
 
 
 def run(name: str, args: Sequence[str]) -> int:
@@ -168,7 +167,7 @@ def _push_input(args: list[str]) -> tuple[str, str, list["RefUpdate"], list["Ref
         if not raw.strip():
             continue
         fields = raw.split()
-        if len(fields) != 4 or not (_OID.fullmatch(fields[1]) and _OID.fullmatch(fields[3])):
+        if len(fields) != 4 or not (is_object_id(fields[1]) and is_object_id(fields[3])):
             raise UsageError(f"pre-push: stdin line {n} is not "
                              f"'<local ref> <local oid> <remote ref> <remote oid>': {raw[:120]!r}")
         updates.append(RefUpdate(*fields))
@@ -190,11 +189,11 @@ def _push_input_from_pre_commit() -> tuple[str, str, list["RefUpdate"], list["Re
     remote = env["PRE_COMMIT_REMOTE_NAME"]
     with Repo.discover() as repo:
         local = env.get("PRE_COMMIT_TO_REF") or env.get("PRE_COMMIT_LOCAL_BRANCH") or "HEAD"
-        if not _OID.fullmatch(local):
+        if not is_object_id(local):
             local = repo.resolve(local)
         old = env.get("PRE_COMMIT_FROM_REF") or ""
         named = RefUpdate(env.get("PRE_COMMIT_LOCAL_BRANCH", "HEAD"), local,
-                          env.get("PRE_COMMIT_REMOTE_BRANCH", ""), old if _OID.fullmatch(old) else ZERO_OID)
+                          env.get("PRE_COMMIT_REMOTE_BRANCH", ""), old if is_object_id(old) else ZERO_OID)
         unseen = [RefUpdate(ref, tip, ref, ZERO_OID) for ref, tip in repo.local_refs() if tip != local]
     return remote, env.get("PRE_COMMIT_REMOTE_URL", ""), [named], unseen
 
@@ -213,7 +212,7 @@ def _reference_transaction(args: list[str]) -> int:
 
         tips = [fields[1] for line in sys.stdin.buffer.read().decode("utf-8", "replace").splitlines()
                 for fields in [line.split()] if len(fields) == 3 and fields[2].startswith("refs/remotes/")
-                and _OID.fullmatch(fields[1]) and not is_zero(fields[1])]
+                and is_object_id(fields[1]) and not is_zero(fields[1])]
         repo = _open_repo()
         if repo is None or not tips:
             return 0
@@ -266,7 +265,7 @@ def _post_args(name: str, args: list[str]) -> bool:
             args = [env.get("PRE_COMMIT_FROM_REF", ""), env.get("PRE_COMMIT_TO_REF", ""),
                     env.get("PRE_COMMIT_CHECKOUT_TYPE", "1")]
             args = [a or "0" * 40 for a in args[:2]] + args[2:]
-        if len(args) != 3 or not (_OID.fullmatch(args[0]) and _OID.fullmatch(args[1])) \
+        if len(args) != 3 or not (is_object_id(args[0]) and is_object_id(args[1])) \
                 or args[2] not in ("0", "1"):
             raise UsageError(f"post-checkout expects <old> <new> <0|1>, got {' '.join(args)!r}")
         return True  # 1: a branch checkout; 0: paths checked out, a manifest among them maybe

@@ -15,7 +15,7 @@ from typing import Callable, Iterable, Mapping, Protocol, Sequence
 
 from .atomic import write_atomic
 from .errors import IntegrityError
-from .hashing import Sha256
+from .hashing import Sha256, is_object_id
 from .transfer import Pool
 from .packfmt import (Slot, catalog_key, decode_catalog, decode_index, encode_catalog, index_key, index_name)
 
@@ -83,7 +83,7 @@ class PackIndexes:
         if bucket in self._listed:
             return loc
         with self._lock:
-            wanted = sorted({h for h in hints() if _is_blob_id(h)} - self._catalogs.get(bucket, set()))
+            wanted = sorted({h for h in hints() if is_object_id(h)} - self._catalogs.get(bucket, set()))
             self._catalogs.setdefault(bucket, set()).update(wanted)
         if wanted:
             found = self._parallel(lambda h: self.backend.get_bytes(bucket, catalog_key(self.repo, h)), wanted)
@@ -158,28 +158,8 @@ class PackIndexes:
         todo: list[tuple[str, bytes]] = []
         for blob_id, oids in sorted(manifests.items()):
             names = {slot.pack for oid in oids for slot in [loc.slot_of_file(oid)] if slot is not None}
-            if names and _is_blob_id(blob_id):
+            if names and is_object_id(blob_id):
                 todo.append((catalog_key(self.repo, blob_id), encode_catalog(names)))
         payload = dict(todo)
-        self._parallel(lambda key: self._put(bucket, key, payload[key]), sorted(payload))
+        self._parallel(lambda key: self.backend.put_bytes(bucket, key, payload[key]), sorted(payload))
         return len(todo)
-
-    def _put(self, bucket: str, key: str, data: bytes) -> None:
-        self.backend.put_bytes(bucket, key, data)
-        return None
-
-
-def _is_blob_id(value: str) -> bool:
-    """A git object id (sha1 or sha256 repositories)."""
-    return len(value) in (40, 64) and all(c in "0123456789abcdef" for c in value)
-
-
-def blob_id(data: bytes, length: int = 40) -> str:
-    """The git blob id of `data`, as `git hash-object` computes it (sha1, or sha256 when
-    `length` is 64): what anyone holding a manifest's bytes can name its catalog by."""
-    import hashlib
-
-    header = b"blob %d\0" % len(data)
-    digest = hashlib.sha1(header + data) if length == 40 else hashlib.sha256(header + data)
-    return digest.hexdigest()
-

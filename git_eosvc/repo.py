@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Sequence, TYPE_CHECKING, Iterable, Literal
 
 from .errors import ManifestError, OperationError, UsageError
+from .hashing import is_object_id
 from .gitproc import CatFile, GitObject, absolutize_git_env, run_git
 
 _TREE, _GITLINK, _FMT = 0o040000, 0o160000, 0o170000  # tree entry modes
@@ -156,7 +157,7 @@ class Repo:
 
     def parents(self, commit: str) -> list[str]:
         """The parent ids of a commit (any revision naming one)."""
-        if not (len(commit) in (40, 64) and all(c in "0123456789abcdef" for c in commit)):
+        if not is_object_id(commit):
             commit = self.resolve(commit)
         return self.commit(commit).parent_ids
 

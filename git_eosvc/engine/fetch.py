@@ -7,8 +7,8 @@ from typing import Iterable, Sequence
 
 from ..access import Section
 from ..hashing import Sha256
+from ..gitproc import hash_object
 from ..manifest import Entry, Manifest, encode
-from ..packs import blob_id
 from ..transfer import Download
 from .workspace import Workspace
 
@@ -70,12 +70,12 @@ def catalog_hints(ws: Workspace, manifests: Sequence[Manifest]) -> list[str]:
     encoding, so its blob id follows from its entries."""
     head = ws.repo.head()
     width = len(head) if head else 40
-    hints = {blob_id(encode(m), width) for m in manifests}
+    hints = {hash_object(encode(m), width) for m in manifests}
     for section in ws.access.sections:
         if not section.public:
             continue
         try:
-            hints.add(blob_id((ws.workdir / section.manifest).read_bytes(), width))
+            hints.add(hash_object((ws.workdir / section.manifest).read_bytes(), width))
         except OSError:
             pass
         at_head = ws.repo.blob_id_at(head, section.manifest) if head else None
