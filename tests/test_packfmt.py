@@ -104,3 +104,36 @@ def test_pack_and_chunk_settings_are_checked(value: str) -> None:
         with pytest.raises(ConfigError):
             resolve({}, {key: value}, {}, "proj")
     assert resolve({"EOSVC_PACK_MIN": "0", "EOSVC_CHUNK_MIN": "0"}, {}, {}, "proj").pack_min == 0
+
+
+@pytest.mark.parametrize("object_format", ["sha1", "sha256"])
+def test_catalog_names_are_what_git_hash_object_prints(tmp_path: Path, object_format: str) -> None:
+    """A reader names a manifest's catalog by the blob id it computes itself: it must be
+    the id real git gives that manifest, in sha1 and in sha256 repositories."""
+    import subprocess
+
+    from git_eosvc.gitproc import hash_object
+
+    repo = tmp_path / object_format
+    subprocess.run(["git", "init", "-q", f"--object-format={object_format}", str(repo)], check=True)
+    data = b"# eosvc manifest v1\n" + b"x" * 1000 + b"\n"
+    (repo / "m").write_bytes(data)
+    real = subprocess.run(["git", "hash-object", "m"], cwd=repo, capture_output=True, text=True,
+                          check=True).stdout.strip()
+    assert hash_object(data, len(real)) == real
+
+
+def test_a_directory_remote_refuses_keys_that_leave_its_bucket(tmp_path: Path) -> None:
+    from git_eosvc.config import Settings
+    from git_eosvc.dirremote import DirectoryBackend
+    from git_eosvc.errors import TransferError
+
+    root = tmp_path / "remote"
+    (root / "pub").mkdir(parents=True)
+    backend = DirectoryBackend(Settings(repo="proj", public_bucket="pub", private_bucket="priv"), root)
+    for key in ("proj/../../x", "/etc/passwd", "proj//packs/a.idx", "proj/./a"):
+        with pytest.raises(TransferError):
+            backend.get_bytes("pub", key)
+        with pytest.raises(TransferError):
+            backend.put_bytes("pub", key, b"x")
+    assert not (tmp_path / "x").exists()
