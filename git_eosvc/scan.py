@@ -14,8 +14,7 @@ only when needed: this runs inside git hooks, where startup time is the budget.
 
 from __future__ import annotations
 
-import hashlib
-import marshal
+import errno
 import os
 import stat as _stat
 import time
@@ -28,6 +27,7 @@ from .cache import WORKSPACE_TMP_PREFIX
 from .errors import UsageError
 from .hashing import CHUNK, Sha256, hash_file
 from .ignore import Patterns
+from .lstats import Listed, survey, tree_digest
 from .manifest import Entry, check_path, listing, lists_exactly, unquote_path
 from .paths import path_problem
 from .progress import Progress
@@ -73,12 +73,6 @@ def _parse_listing(data: bytes) -> dict[str, Entry]:
         path = unquote_path(raw)
         files[path] = Entry(path, str.__new__(Sha256, oid.decode("ascii")), int(size))
     return files
-
-
-def _digest(found: list[tuple[str, os.stat_result]]) -> bytes:
-    """One digest of a walk: every file's path and stat tuple, in the walk's order."""
-    return hashlib.sha256(marshal.dumps([(rel, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-                                         for rel, st in found], 2)).digest()
 
 
 def _check_dirs(root: str, rel: str, upto: int, what: str) -> str | None:
@@ -209,12 +203,13 @@ def scan(workdir: Path, section: str, stat_cache: StatCache | None, jobs: int = 
             else:
                 skipped.append((p, SKIP_SPECIAL))
 
-    # Iterative walk: scandir's d_type answers symlink/dir for free; one lstat per file.
-    S_ISREG = _stat.S_ISREG
+    # Iterative walk: scandir's d_type answers symlink/dir for free; the files are then
+    # statted all at once (lstats.survey: in two processes when there are many).
     match = ignore.match if ignore else None
     # one regex call per name rules most of them out before Patterns.match is called
     any_name = ignore.any_name if ignore else None
     any_path = ignore.any_path if ignore else None
+    listed: list[Listed] = []
 
     def left_out(rel: str, is_dir: bool, inside: bool) -> bool:
         """Ignored, and not recorded (a directory: nothing recorded below it)."""
@@ -225,8 +220,6 @@ def scan(workdir: Path, section: str, stat_cache: StatCache | None, jobs: int = 
         d_abs, d_rel, inside = dirs.pop()
         fd = -1
         try:
-            # listed through a descriptor, each lstat is relative to it (fstatat), not a walk
-            # of the whole path: a tenth of a no-op status at 100,000 files
             fd = os.open(d_abs, _DIR_FLAGS)
             it = os.scandir(fd)
         except OSError as exc:
@@ -235,20 +228,22 @@ def scan(workdir: Path, section: str, stat_cache: StatCache | None, jobs: int = 
             if not isinstance(exc, (FileNotFoundError, NotADirectoryError)):  # else: vanished
                 skipped.append((d_rel, f"unreadable: {exc.strerror}"))
             continue
+        names: list[str] = []
+        keep = names.append
         with _closing(fd), it:
             try:
                 for e in it:
                     name = e.name
-                    rel = f"{d_rel}/{name}"
                     if name[0] == ".":
                         if name.lower() == ".git":
-                            skipped.append((rel, SKIP_GIT))
+                            skipped.append((f"{d_rel}/{name}", SKIP_GIT))
                             continue
                         if name.startswith(WORKSPACE_TMP_PREFIX):
-                            skipped.append((rel, SKIP_TMP))
+                            skipped.append((f"{d_rel}/{name}", SKIP_TMP))
                             continue
                     try:
                         if not e.is_file(follow_symlinks=False):  # one d_type look for most entries
+                            rel = f"{d_rel}/{name}"
                             if e.is_symlink():
                                 if match is None or not left_out(rel, False, inside):
                                     skipped.append((rel, SKIP_SYMLINK))
@@ -263,31 +258,49 @@ def scan(workdir: Path, section: str, stat_cache: StatCache | None, jobs: int = 
                                     dirs.append((f"{d_abs}/{name}", rel, False))
                                 continue
                         if (match is not None and (inside or (any_name is not None and any_name(name))
-                                                   or (any_path is not None and any_path(rel)))
-                                and left_out(rel, False, inside)):
+                                                   or (any_path is not None and any_path(f"{d_rel}/{name}")))
+                                and left_out(f"{d_rel}/{name}", False, inside)):
                             continue
-                        st = e.stat(follow_symlinks=False)
                     except FileNotFoundError:
                         continue
                     except OSError as exc:
-                        skipped.append((rel, f"unreadable: {exc.strerror}"))
+                        skipped.append((f"{d_rel}/{name}", f"unreadable: {exc.strerror}"))
                         continue
-                    if S_ISREG(st.st_mode):
-                        candidates.append((rel, st))
-                    else:
-                        skipped.append((rel, SKIP_SPECIAL))
+                    keep(name)  # a file, or an entry whose type needs its lstat to tell
             except OSError as exc:  # reading the directory itself failed midway
                 skipped.append((d_rel, f"unreadable: {exc.strerror}"))
-    skipped.sort(key=lambda s: os.fsencode(s[0]))
+        if names:
+            listed.append((d_abs, d_rel, names))
 
-    # A walk with the stat tuples of one the stat cache saw through, every file trusted:
-    # the same files with the same bytes, without a look at a row (a no-op status at 100,000 files).
+    # A walk with the stats of one the stat cache saw through, every file trusted: the same
+    # files with the same bytes, without a look at a row (a no-op status at 100,000 files).
     whole = stat_cache is not None and paths is None
+    surveyed = survey(listed)
     if whole and stat_cache is not None:
         saved = stat_cache.load_tree(sec_abs + os.sep)
-        if saved is not None and saved[0] == _digest(candidates):
+        if saved is not None and saved[0] == surveyed.digest:
+            skipped.sort(key=lambda s: os.fsencode(s[0]))
             result.listing, result._files = saved[1], None
             return result
+
+    outcomes = surveyed.outcomes()
+    S_ISREG, S_ISLNK = _stat.S_ISREG, _stat.S_ISLNK
+    place: dict[str, tuple[int, int]] = {}  # rel -> (directory, name) in outcomes, for the digest
+    odd = False  # an entry that is not a regular file, or could not be statted
+    for k, ((_, d_rel, listed_names), got) in enumerate(zip(listed, outcomes)):
+        for j, (name, outcome) in enumerate(zip(listed_names, got)):
+            rel = f"{d_rel}/{name}"
+            if isinstance(outcome, int):
+                odd = True
+                if outcome not in (errno.ENOENT, errno.ENOTDIR):  # else: vanished since the listing
+                    skipped.append((rel, f"unreadable: {os.strerror(outcome)}"))
+            elif S_ISREG(outcome.st_mode):
+                candidates.append((rel, outcome))
+                place[rel] = (k, j)
+            else:
+                odd = True
+                skipped.append((rel, SKIP_SYMLINK if S_ISLNK(outcome.st_mode) else SKIP_SPECIAL))
+    skipped.sort(key=lambda s: os.fsencode(s[0]))
 
     # One query for the whole section; each listed file is then checked against it.
     rows = stat_cache.load_rows(sec_abs + os.sep) if stat_cache is not None else {}
@@ -310,13 +323,13 @@ def scan(workdir: Path, section: str, stat_cache: StatCache | None, jobs: int = 
     trusted = True  # every file's hash past the racy window (and none skipped while hashing)
     window = stat_cache.window if stat_cache is not None else (lambda m, c: 0)
     if to_hash:
-        for ab, rel, outcome in _hash_all(to_hash, jobs):
-            if isinstance(outcome, str) or outcome is None:
+        for ab, rel, hashed in _hash_all(to_hash, jobs):
+            if isinstance(hashed, str) or hashed is None:
                 trusted = False
-                if outcome is not None:
-                    skipped.append((rel, outcome))
+                if hashed is not None:
+                    skipped.append((rel, hashed))
             else:
-                oid, size, after = outcome
+                oid, size, after = hashed
                 files[rel] = Entry(rel, oid, size)
                 fresh.append((ab, after, oid))
                 m, c = after.st_mtime_ns, after.st_ctime_ns
@@ -331,10 +344,12 @@ def scan(workdir: Path, section: str, stat_cache: StatCache | None, jobs: int = 
             seen = {top + rel for rel, _ in candidates}
             forget = [p for p in rows if p not in seen]
         stat_cache.record(fresh, written_ns=started, forget=forget)
-        if whole and trusted:
-            after_of = {ab: after for ab, after, _ in fresh}
-            stat_cache.save_tree(sec_abs + os.sep, _digest([(rel, after_of.get(top + rel, st))
-                                                            for rel, st in candidates]), listing(files))
+        if whole and trusted and not odd:
+            # the stats the next walk will see: those of the bytes hashed
+            for ab, after, _ in fresh:
+                k, j = place[ab[len(top):]]
+                outcomes[k][j] = after
+            stat_cache.save_tree(sec_abs + os.sep, tree_digest(listed, outcomes), listing(files))
     return result
 
 
