@@ -29,7 +29,7 @@ def write_atomic(path: Path, data: bytes, mode: int | None = None, keep_mode: bo
         raise
 
 
-def write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes | memoryview) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]

@@ -150,9 +150,9 @@ class Store:
         except BaseException:
             _unlink_quiet(tmp)
             raise
-        return self._install(tmp, oid)
+        return self.install(tmp, oid)
 
-    def _install(self, tmp: Path, oid: Sha256) -> Path:
+    def install(self, tmp: Path, oid: Sha256) -> Path:
         """Rename a finished, verified, read-only temp file to the object's name; tmp is
         gone afterwards, whatever happens."""
         dest = self.object_path(oid)
@@ -179,7 +179,7 @@ class Store:
         if oid is not None and self.has(oid):
             return oid
         tmp, actual = self._stage(src, oid, durable=True)
-        self._install(tmp, actual)
+        self.install(tmp, actual)
         return actual
 
     def add_files(self, items: Sequence[tuple[Path, Sha256]], jobs: int = 8, batch: int = 4096) -> int:
@@ -212,7 +212,7 @@ class Store:
                     for tmp, _ in ready:
                         _unlink_quiet(tmp)
                     raise
-                list(pool.map(lambda s: self._install(*s), ready))
+                list(pool.map(lambda s: self.install(*s), ready))
         return len(todo)
 
     def _stage(self, src: Path, oid: Sha256 | None, durable: bool) -> tuple[Path, Sha256]:

@@ -54,9 +54,10 @@ def _buffer() -> bytearray:
     return buf
 
 
-def hash_file(path: str | os.PathLike[str], on_chunk: Callable[[int], None] | None = None
-              ) -> tuple[Sha256, int]:
-    """Hash a regular file in chunks; returns (digest, size in bytes).
+def hash_file(path: str | os.PathLike[str], on_chunk: Callable[[int], None] | None = None,
+              sink: Callable[[memoryview], None] | None = None) -> tuple[Sha256, int]:
+    """Hash a regular file in chunks; returns (digest, size in bytes). `sink` gets each
+    chunk as it is hashed (add's copy into the store: the bytes written are the bytes hashed).
 
     Opened without following a final symlink and without blocking, so a name swapped for
     a FIFO or a link between listing and hashing fails instead of hanging or escaping.
@@ -75,6 +76,8 @@ def hash_file(path: str | os.PathLike[str], on_chunk: Callable[[int], None] | No
             if not n:
                 break
             h.update(view[:n])
+            if sink is not None:
+                sink(view[:n])
             size += n
             if on_chunk is not None:
                 on_chunk(n)

@@ -25,20 +25,17 @@ from typing import Callable, Iterator, Sequence
 
 from .cache import WORKSPACE_TMP_PREFIX
 from .errors import UsageError
-from .hashing import CHUNK, Sha256, hash_file
+from .filehash import SKIP_SPECIAL, SKIP_SYMLINK, Keep, hash_all
+from .hashing import Sha256
 from .ignore import Patterns
 from .lstats import Listed, survey, tree_digest
 from .manifest import Entry, check_path, listing, lists_exactly, unquote_path
 from .paths import path_problem
-from .progress import Progress
-from .statcache import U64, StatCache, stat_key
+from .statcache import U64, StatCache
 
 
-SKIP_SYMLINK = "symlinks are not tracked"
 SKIP_GIT = "nested .git is not tracked"
-SKIP_SPECIAL = "not a regular file (socket, fifo or device)"
 SKIP_TMP = "git-eosvc temporary file"
-SKIP_UNSTABLE = "changed while being hashed (still being written?)"
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 # ---------------------------------------------------------------- scanning
@@ -52,6 +49,7 @@ class ScanResult:
     # walk answered: `files` is parsed from it only if asked for (a no-op status compares bytes).
     listing: bytes | None = None
     _files: dict[str, Entry] | None = field(default_factory=dict)
+    kept: dict[str, Path] = field(default_factory=dict)  # path -> its bytes in a store temp file (`keep`)
 
     @property
     def files(self) -> dict[str, Entry]:
@@ -103,34 +101,9 @@ def _closing(fd: int) -> Iterator[None]:
         os.close(fd)
 
 
-class _Unstable(Exception):
-    """A file kept changing while it was read: its hash would describe no real state."""
-
-
-def _hash_stable(abspath: str, st: os.stat_result, progress: Progress | None = None
-                 ) -> tuple[Sha256, int, os.stat_result] | str | None:
-    """Hash a regular file and make sure it did not change or get swapped meanwhile.
-    Returns (sha256, size, stat after); a skip reason if it stopped being a regular file
-    (say, replaced by a symlink: its target must not be hashed); None if it vanished."""
-    for _ in range(3):
-        oid, size = hash_file(abspath, progress.update if progress is not None else None)
-        try:
-            after = os.lstat(abspath)
-        except FileNotFoundError:
-            return None
-        if _stat.S_ISLNK(after.st_mode):
-            return SKIP_SYMLINK
-        if not _stat.S_ISREG(after.st_mode):
-            return SKIP_SPECIAL
-        if stat_key(after) == stat_key(st) and size == after.st_size:
-            return oid, size, after
-        st = after  # changed between listing and reading, or while reading: read again
-    raise _Unstable()
-
-
 def scan(workdir: Path, section: str, stat_cache: StatCache | None, jobs: int = 8,
          paths: Sequence[str] | None = None, ignore: Patterns | None = None,
-         tracked: Callable[[str, bool], bool] | None = None) -> ScanResult:
+         tracked: Callable[[str, bool], bool] | None = None, keep: Keep | None = None) -> ScanResult:
     """Hash every regular file under workdir/section (or only under `paths`).
 
     `paths` are repo-relative files or directories inside the section (the section itself
@@ -145,6 +118,9 @@ def scan(workdir: Path, section: str, stat_cache: StatCache | None, jobs: int = 
     silently, unless `tracked(path, is_dir)` says the manifests record that file (or a file
     below that directory): as in git, ignoring a recorded file does not unrecord it. A file
     named in `paths` is scanned even if ignored (the way to record one on purpose).
+
+    `keep` (add): large files hashed this time are also written to store temp files as they
+    are read (filehash.py), listed in `kept`; the caller installs or discards each.
     """
     started = time.time_ns()  # before any read: the racy check compares against this
     problem = path_problem(section)
@@ -229,7 +205,7 @@ def scan(workdir: Path, section: str, stat_cache: StatCache | None, jobs: int = 
                 skipped.append((d_rel, f"unreadable: {exc.strerror}"))
             continue
         names: list[str] = []
-        keep = names.append
+        add_name = names.append
         with _closing(fd), it:
             try:
                 for e in it:
@@ -266,7 +242,7 @@ def scan(workdir: Path, section: str, stat_cache: StatCache | None, jobs: int = 
                     except OSError as exc:
                         skipped.append((f"{d_rel}/{name}", f"unreadable: {exc.strerror}"))
                         continue
-                    keep(name)  # a file, or an entry whose type needs its lstat to tell
+                    add_name(name)  # a file, or an entry whose type needs its lstat to tell
             except OSError as exc:  # reading the directory itself failed midway
                 skipped.append((d_rel, f"unreadable: {exc.strerror}"))
         if names:
@@ -323,14 +299,16 @@ def scan(workdir: Path, section: str, stat_cache: StatCache | None, jobs: int = 
     trusted = True  # every file's hash past the racy window (and none skipped while hashing)
     window = stat_cache.window if stat_cache is not None else (lambda m, c: 0)
     if to_hash:
-        for ab, rel, hashed in _hash_all(to_hash, jobs):
+        for ab, rel, hashed in hash_all(to_hash, jobs, keep):
             if isinstance(hashed, str) or hashed is None:
                 trusted = False
                 if hashed is not None:
                     skipped.append((rel, hashed))
             else:
-                oid, size, after = hashed
+                oid, size, after, tmp = hashed
                 files[rel] = Entry(rel, oid, size)
+                if tmp is not None:
+                    result.kept[rel] = tmp
                 fresh.append((ab, after, oid))
                 m, c = after.st_mtime_ns, after.st_ctime_ns
                 trusted = trusted and max(m, c) + window(m, c) < started
@@ -351,58 +329,3 @@ def scan(workdir: Path, section: str, stat_cache: StatCache | None, jobs: int = 
                 outcomes[k][j] = after
             stat_cache.save_tree(sec_abs + os.sep, tree_digest(listed, outcomes), listing(files))
     return result
-
-
-_Outcome = tuple[str, str, "tuple[Sha256, int, os.stat_result] | str | None"]
-
-
-def _hash_all(todo: list[tuple[str, str, os.stat_result]], jobs: int) -> list[_Outcome]:
-    """Hash files, with progress; the cache-vouched ones never get here."""
-
-    def one(item: tuple[str, str, os.stat_result]) -> _Outcome:
-        ab, rel, st = item
-        try:
-            return ab, rel, _hash_stable(ab, st, progress)
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            return ab, rel, None  # vanished between listing and hashing: simply absent
-        except _Unstable:
-            return ab, rel, SKIP_UNSTABLE
-        except OSError as exc:
-            return ab, rel, f"unreadable: {exc.strerror}"
-
-    total = sum(t[2].st_size for t in todo)
-    with Progress(total, "hash", items=len(todo)) as progress:
-        if jobs <= 1 or len(todo) == 1 or total < 4 * CHUNK:
-            return [_counted(one(t), progress) for t in todo]
-        return _hash_parallel(todo, jobs, lambda t: _counted(one(t), progress))
-
-
-def _counted(outcome: _Outcome, progress: Progress) -> _Outcome:
-    progress.update(0, items=1)
-    return outcome
-
-
-def _hash_parallel(todo: list[tuple[str, str, os.stat_result]], jobs: int,
-                   one: Callable[[tuple[str, str, os.stat_result]], _Outcome]) -> list[_Outcome]:
-    """Hash in a thread pool (hashlib and read() release the GIL). Small files go in
-    batches so the pool's per-task cost does not dominate."""
-    batches: list[list[tuple[str, str, os.stat_result]]] = []
-    small: list[tuple[str, str, os.stat_result]] = []
-    for t in sorted(todo, key=lambda t: -t[2].st_size):  # big first: better load balance
-        if t[2].st_size >= CHUNK:
-            batches.append([t])
-        else:
-            small.append(t)
-            if len(small) == 64:
-                batches.append(small)
-                small = []
-    if small:
-        batches.append(small)
-
-    from concurrent.futures import ThreadPoolExecutor  # ~10 ms import: only when hashing
-
-    out: list[_Outcome] = []
-    with ThreadPoolExecutor(max_workers=min(jobs, len(batches))) as pool:
-        for done in pool.map(lambda b: [one(t) for t in b], batches):
-            out.extend(done)
-    return out

@@ -14,7 +14,8 @@ import pytest
 
 from git_eosvc import lstats
 from git_eosvc.lstats import Listed, survey, tree_digest
-from git_eosvc.scan import SKIP_SPECIAL, SKIP_SYMLINK, scan
+from git_eosvc.filehash import SKIP_SPECIAL, SKIP_SYMLINK
+from git_eosvc.scan import scan
 from git_eosvc.statcache import StatCache, stat_key
 
 

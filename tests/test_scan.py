@@ -13,7 +13,9 @@ import pytest
 from git_eosvc.errors import EosvcError, UsageError
 from git_eosvc.hashing import Sha256
 from git_eosvc.statcache import U64
-from git_eosvc.scan import SKIP_GIT, SKIP_SPECIAL, SKIP_SYMLINK, StatCache, scan
+from git_eosvc.filehash import SKIP_SPECIAL, SKIP_SYMLINK
+from git_eosvc.scan import SKIP_GIT, scan
+from git_eosvc.statcache import StatCache
 
 
 def sha(data: bytes) -> Sha256:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
 
+from ..access import Section
 from ..errors import UsageError
 from ..manifest import Entry, Manifest
 from ..paths import under_any
+from ..scan import ScanResult
 from .workspace import Workspace
 
 
@@ -35,37 +38,11 @@ def add(ws: Workspace, paths: Sequence[str] = ()) -> AddResult:
                 raise UsageError(f"'{sub}' does not exist")
             continue
         old = ws.working_manifest(section)
-        scanned = ws.scan(section, sub)
-        ws.prune_tmp(scanned)
-        found = scanned.files
-        if sub is None:
-            entries = dict(found)
-        else:
-            entries = {p: e for p, e in old.items() if not under_any(p, sub)}
-            entries.update(found)
-        for path, _why in scanned.skipped:
-            if path in old and path not in found:
-                entries[path] = old[path]
-        stale = {p: e for p, e in ws.not_materialised(section, old, found).items()
-                 if sub is None or under_any(p, sub)}
-        entries.update(stale)
-        # a deletion a checkout has not finished is not an addition (unless named exactly)
-        for p in ws.pending_deletions(section, old, found):
-            if sub is None or p not in sub:
-                entries.pop(p, None)
-        new = Manifest(entries.values())
-        result.stored += store_files(ws, [e for e in new.values()
-                                          if e.path in found and found[e.path].oid == e.oid])
-        result.files += len(new)
-        if ws.write_manifest(section, new):
-            result.changed.append(section.manifest)
-        # the work tree now holds what it scanned; the record stays as it was elsewhere
-        record = ws.record_without_user_writes(section, new)
-        for path in list(record):
-            if (sub is None or under_any(path, sub)) and path not in found and path not in stale:
-                del record[path]
-        record.update({p: e for p, e in found.items() if p not in stale})
-        ws.record_materialised(section, Manifest(record.values()))
+        scanned = ws.scan(section, sub, keep=True)
+        try:
+            _record(ws, result, section, sub, old, scanned)
+        finally:
+            _discard(scanned.kept.values())  # the ones store_files did not install
         staged.append(section.manifest)
     if staged:
         ws.repo.run("add", "--", *staged)
@@ -76,7 +53,60 @@ def add(ws: Workspace, paths: Sequence[str] = ()) -> AddResult:
     return result
 
 
-def store_files(ws: Workspace, entries: Sequence[Entry]) -> int:
-    """Copy workspace files into the local store (what push uploads from). Returns how many."""
+def _record(ws: Workspace, result: AddResult, section: Section, sub: Sequence[str] | None, old: Manifest,
+            scanned: ScanResult) -> None:
+    """One section's part of `add`: the new manifest, its bytes in the store, the record."""
+    ws.prune_tmp(scanned)
+    found = scanned.files
+    if sub is None:
+        entries = dict(found)
+    else:
+        entries = {p: e for p, e in old.items() if not under_any(p, sub)}
+        entries.update(found)
+    for path, _why in scanned.skipped:
+        if path in old and path not in found:
+            entries[path] = old[path]
+    stale = {p: e for p, e in ws.not_materialised(section, old, found).items()
+             if sub is None or under_any(p, sub)}
+    entries.update(stale)
+    # a deletion a checkout has not finished is not an addition (unless named exactly)
+    for p in ws.pending_deletions(section, old, found):
+        if sub is None or p not in sub:
+            entries.pop(p, None)
+    new = Manifest(entries.values())
+    result.stored += store_files(ws, [e for e in new.values()
+                                      if e.path in found and found[e.path].oid == e.oid], scanned.kept)
+    result.files += len(new)
+    if ws.write_manifest(section, new):
+        result.changed.append(section.manifest)
+    # the work tree now holds what it scanned; the record stays as it was elsewhere
+    record = ws.record_without_user_writes(section, new)
+    for path in list(record):
+        if (sub is None or under_any(path, sub)) and path not in found and path not in stale:
+            del record[path]
+    record.update({p: e for p, e in found.items() if p not in stale})
+    ws.record_materialised(section, Manifest(record.values()))
+
+
+def store_files(ws: Workspace, entries: Sequence[Entry], kept: Mapping[str, Path] | None = None) -> int:
+    """Copy workspace files into the local store (what push uploads from); those the scan
+    already wrote to store temp files (`kept`) are renamed into place. Returns how many
+    objects were new."""
     unique = {e.oid: ws.workdir / e.path for e in entries}
-    return ws.store.add_files([(path, oid) for oid, path in unique.items()], jobs=min(8, ws.settings.jobs))
+    new = 0
+    for e in entries:
+        tmp = (kept or {}).get(e.path)
+        if tmp is not None and e.oid in unique:
+            del unique[e.oid]
+            if not ws.store.has(e.oid):
+                new += 1
+            ws.store.install(tmp, e.oid)  # drops tmp if the object is there already
+    return new + ws.store.add_files([(path, oid) for oid, path in unique.items()], jobs=min(8, ws.settings.jobs))
+
+
+def _discard(paths: Iterable[Path]) -> None:
+    for p in paths:
+        try:
+            p.unlink()
+        except FileNotFoundError:
+            pass

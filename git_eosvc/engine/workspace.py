@@ -23,6 +23,7 @@ from ..paths import user_relpath
 from ..credentials import Credentials, Lookup, find
 from ..repo import Repo
 from ..scan import SKIP_TMP, ScanResult, scan
+from ..staging import Staging
 from ..statcache import StatCache
 from .leftovers import written_after
 
@@ -319,11 +320,13 @@ class Workspace:
             return path in known[0][1 if is_dir else 0]
         return tracked
 
-    def scan(self, section: Section, paths: Sequence[str] | None = None) -> ScanResult:
+    def scan(self, section: Section, paths: Sequence[str] | None = None, keep: bool = False) -> ScanResult:
         """Hash the section's files (stat cache first); unreadable files become notes;
-        ignored ones (.eosvcignore) are left out unless the manifests record them."""
+        ignored ones (.eosvcignore) are left out unless the manifests record them. `keep`:
+        large files hashed are also written to store temp files (scan's `kept`)."""
         result = scan(self.workdir, section.path, self.stat_cache, jobs=self.settings.jobs, paths=paths,
-                      ignore=self.ignore, tracked=self._tracked(section))
+                      ignore=self.ignore, tracked=self._tracked(section),
+                      keep=(lambda: Staging(self.store)) if keep else None)
         self.notes += [f"{path}: {why}" for path, why in result.skipped if why != SKIP_TMP]
         return result
 
