@@ -162,8 +162,10 @@ def du_lines(u: Usage, shown: bool = True) -> list[str]:
     lines.append(f"total: {_n(u.stored)} needed ({ui.human_size(u.logical)} as files); local store has "
                  f"{u.local.objects} of them, and {_n(u.store)} in all")
     for b in u.buckets or ():
-        listed = (f"{_n(b.listed)} under {b.prefix}" + (f", and {_n(b.other)} other" if b.other and b.other.objects
-                                                          else "")) if b.listed else "not listed"
+        listed = (f"{_n(b.listed)} loose under {b.prefix}"
+                  + (f", {b.packs.objects} pack key(s) of {ui.human_size(b.packs.bytes)} (packs, indexes, catalogs)"
+                     if b.packs and b.packs.objects else "")
+                  + (f", and {_n(b.other)} other" if b.other and b.other.objects else "")) if b.listed else "not listed"
         has = f"; {b.present.objects} of the {b.needed.objects} needed" if b.present is not None else ""
         lines.append(f"s3://{b.bucket}/: {listed}{has}" + (f" ({b.error})" if b.error else ""))
     return lines
@@ -192,7 +194,8 @@ def du_doc(u: Usage) -> dict[str, object]:
                   "store": _count(u.store)},
         "buckets": None if u.buckets is None else [{
             "bucket": b.bucket, "prefix": b.prefix, "needed": _count(b.needed), "present": _count(b.present),
-            "listed": _count(b.listed), "other": _count(b.other), "error": b.error} for b in u.buckets],
+            "listed": _count(b.listed), "other": _count(b.other), "packs": _count(b.packs),
+            "error": b.error} for b in u.buckets],
     }
 
 

@@ -128,9 +128,14 @@ class Remote:
         Raises TransferError if the remote cannot tell."""
         wanted = {Sha256(oid) for oid in oids}
         if wanted:
-            loc = self._locations(bucket, hints)
-            wanted = {oid for oid in wanted if not loc.has_file(oid)} if loc is not None else wanted
+            wanted -= self.packed(bucket, wanted, hints)
         return self.backend.missing(bucket, wanted) if wanted else set()
+
+    def packed(self, bucket: str, oids: Iterable[Sha256], hints: Callable[[], Iterable[str]] = tuple
+               ) -> set[Sha256]:
+        """The subset of `oids` the bucket's packs hold (whole, or as a recipe's chunks)."""
+        loc = self._locations(bucket, hints)
+        return set() if loc is None else {oid for oid in oids if loc.has_file(oid)}
 
     def _locations(self, bucket: str, hints: Callable[[], Iterable[str]] = tuple,
                    refresh: bool = False) -> "Locations | None":

@@ -4,6 +4,8 @@ readers of a public bucket may not list; then ListingDenied sends the caller bac
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import threading
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 
@@ -108,19 +110,32 @@ def pages(client: Any, bucket: str, prefix: str, slots: Slots) -> Iterator[dict[
             return
 
 
-def prefix_usage(client: Any, bucket: str, repo: str, slots: Slots) -> tuple[dict[Sha256, int], int, int]:
-    """Everything a bucket holds under `<repo>/`: the content-addressed objects (oid -> size),
-    and the count and bytes of any other key (an EOSVC layout, strays). Raises ListingDenied
-    when listing is not allowed, TransferError when it fails."""
-    objects: dict[Sha256, int] = {}
-    other = other_bytes = 0
+@dataclass
+class PrefixUsage:
+    objects: dict[Sha256, int]  # loose objects: oid -> size
+    pack_keys: int = 0
+    pack_bytes: int = 0
+    other: int = 0
+    other_bytes: int = 0
+
+
+def prefix_usage(client: Any, bucket: str, repo: str, slots: Slots) -> PrefixUsage:
+    """Everything a bucket holds under `<repo>/`: the loose content-addressed objects (oid ->
+    size), the packs' keys (packs, indexes, catalogs: docs/storage.md), and any other key
+    (an EOSVC layout, strays). Raises ListingDenied when listing is not allowed,
+    TransferError when it fails."""
+    usage = PrefixUsage({})
+    packed = (f"{repo}/packs/", f"{repo}/catalogs/")
     for page in pages(client, bucket, f"{repo}/", slots):
         for obj in page.get("Contents", ()):
             key, size = obj["Key"], int(obj.get("Size", 0))
             name = key.rsplit("/", 1)[-1]
             if is_sha256(name) and key == f"{repo}/objects/{Sha256(name).shard()}":
-                objects[Sha256(name)] = size
+                usage.objects[Sha256(name)] = size
+            elif key.startswith(packed):
+                usage.pack_keys += 1
+                usage.pack_bytes += size
             else:
-                other += 1
-                other_bytes += size
-    return objects, other, other_bytes
+                usage.other += 1
+                usage.other_bytes += size
+    return usage

@@ -221,7 +221,7 @@ def test_du_counts_files_bytes_shared_and_unique(tmp_path: Path, remote: Path, s
     assert pub["listed"] == {"objects": 3, "bytes": 600} and pub["prefix"] == "proj/"
     assert buckets[s3.private_bucket]["listed"] == {"objects": 1, "bytes": 10}
     text = eosvc(work, "du", "--remote").stdout
-    assert f"s3://{s3.public_bucket}/: 3 object(s), 600 B under proj/" in text
+    assert f"s3://{s3.public_bucket}/: 3 object(s), 600 B loose under proj/" in text
     assert "on S3: 2 of 2 object(s)" in text
 
 
@@ -241,3 +241,31 @@ def test_du_remote_without_credentials_reports_the_private_bucket(tmp_path: Path
     assert private["present"] is None and "no credentials" in private["error"]
     assert doc["sections"][1]["remote"] is None
     assert os.environ.get("AWS_ACCESS_KEY_ID") is None
+
+
+def test_du_remote_counts_packed_objects_as_present(tmp_path: Path, remote: Path, s3,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Objects a push packed are on S3: du finds them in the packs' indexes, with or
+    without the right to list, and names the pack keys apart from strays."""
+    monkeypatch.setenv("EOSVC_PACK_MIN", "2")
+    work = new_repo(tmp_path, remote)
+    for i in range(5):
+        write(work, f"data/f{i}.txt", f"file {i}\n")
+    commit_all(work, "five")
+    git(work, "push", "-q", "-u", "origin", "main")
+    s3.client().put_object(Bucket=s3.public_bucket, Key="proj/stray.txt", Body=b"stray")
+    doc = _du(work, "--remote")
+    pub = {b["bucket"]: b for b in doc["buckets"]}[s3.public_bucket]
+    assert pub["listed"] == {"objects": 0, "bytes": 0}  # nothing loose
+    assert pub["packs"]["objects"] >= 2 and pub["other"] == {"objects": 1, "bytes": 5}
+    assert pub["present"] == pub["needed"] == {"objects": 5, "bytes": 35}
+    assert doc["sections"][0]["remote"] == {"objects": 5, "bytes": 35}
+    text = eosvc(work, "du", "--remote").stdout
+    assert "pack key(s)" in text and "5 of the 5 needed" in text
+
+    s3.client().delete_object(Bucket=s3.public_bucket, Key="proj/stray.txt")
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")  # an anonymous reader: no listing; catalogs
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    anon = _du(work, "--remote")
+    pub = {b["bucket"]: b for b in anon["buckets"]}[s3.public_bucket]
+    assert pub["present"] == {"objects": 5, "bytes": 35}

@@ -62,8 +62,9 @@ class BucketUsage:
     prefix: str
     needed: Count  # distinct objects the revisions keep in this bucket
     present: Count | None = None  # of `needed`, on S3 (None: could not tell)
-    listed: Count | None = None  # content-addressed objects under the prefix (None: not listable)
+    listed: Count | None = None  # loose content-addressed objects under the prefix (None: not listable)
     other: Count | None = None  # any other key under the prefix
+    packs: Count | None = None  # the keys of packs, their indexes and catalogs (docs/storage.md)
     error: str | None = None  # why something above is None
 
 
@@ -119,7 +120,7 @@ def du(ws: Workspace, revs: Sequence[str] = (), all_refs: bool = False, remote: 
     usage = Usage(chosen, all_refs, sections, sum(s.logical for s in sections),
                   Count(len(sizes), sum(sizes.values())), local, store)
     if remote:
-        usage.buckets = _remote(ws, sections)
+        usage.buckets = _remote(ws, sections, chosen)
     return usage
 
 
@@ -158,11 +159,23 @@ def _section(ws: Workspace, section: Section, chosen: list[tuple[str, str]]) -> 
                         local, sizes=sizes)
 
 
-def _remote(ws: Workspace, sections: list[SectionUsage]) -> list[BucketUsage]:
+def _remote(ws: Workspace, sections: list[SectionUsage], chosen: list[tuple[str, str]]) -> list[BucketUsage]:
     """Per bucket: what S3 holds under the repo's prefix (by listing, where allowed) and how
-    many of the needed objects are there (from the listing, else one question per object)."""
+    many of the needed objects are there: loose ones from the listing, packed ones from the
+    packs' indexes, else one question per object."""
     from ..s3client import make_client
     from ..s3list import ListingDenied, prefix_usage
+    from .fetch import catalog_hints
+
+    def hints() -> list[str]:
+        """Catalog names for a reader who may not list: the chosen revisions' manifests too."""
+        found = set(catalog_hints(ws, ()))
+        for _, commit in chosen:
+            for su in sections:
+                blob = ws.repo.blob_id_at(commit, su.section.manifest) if su.section.public else None
+                if blob:
+                    found.add(blob)
+        return sorted(found)
 
     by_bucket: dict[str, dict[Sha256, int]] = {}
     private: set[str] = set()
@@ -188,22 +201,24 @@ def _remote(ws: Workspace, sections: list[SectionUsage]) -> list[BucketUsage]:
             try:
                 if client is None:
                     raise ListingDenied()
-                listed, others, other_bytes = prefix_usage(client, bucket, ws.settings.repo,
-                                                           threading.BoundedSemaphore(max(1, ws.settings.jobs)))
-                bu.listed = Count(len(listed), sum(listed.values()))
-                bu.other = Count(others, other_bytes)
-                present = set(listed) & set(needed)
+                pu = prefix_usage(client, bucket, ws.settings.repo, threading.BoundedSemaphore(max(1, ws.settings.jobs)))
+                bu.listed = Count(len(pu.objects), sum(pu.objects.values()))
+                bu.other = Count(pu.other, pu.other_bytes)
+                bu.packs = Count(pu.pack_keys, pu.pack_bytes)
+                present = set(pu.objects) & set(needed)
             except ListingDenied:
                 bu.error = bu.error or ("S3 does not let these credentials list the bucket; "
                                         "presence asked object by object")
             except EosvcError as exc:
                 bu.error = exc.message
-            if present is None and needed:
-                try:
-                    present = set(needed) - ws.remote().missing(bucket, needed)
-                except EosvcError as exc:
-                    bu.error = exc.message
-                    continue
+            try:
+                if present is None and needed:  # not listed: packs' indexes, then object by object
+                    present = set(needed) - ws.remote().missing(bucket, needed, hints)
+                elif present is not None and bu.packs is not None and bu.packs.objects and len(present) < len(needed):
+                    present |= ws.remote().packed(bucket, set(needed) - present, hints)
+            except EosvcError as exc:
+                bu.error = exc.message
+                continue
             present = present or set()
             present_in[bucket] = present
             bu.present = Count(len(present), sum(needed[o] for o in present))
