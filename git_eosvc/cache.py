@@ -37,7 +37,7 @@ def _token() -> str:
     return f"{os.getpid()}-{os.urandom(6).hex()}"
 
 
-def _unlink_quiet(path: Path | str) -> None:
+def unlink_quiet(path: Path | str) -> None:
     """Best-effort cleanup: must never mask the error that made it necessary."""
     try:
         os.unlink(path)
@@ -137,7 +137,7 @@ class Store:
                     f"sha256 mismatch: expected {oid}, got {actual}",
                     hint="the bytes were corrupted in transit or changed while being read; nothing was stored")
             if self.has(oid):
-                _unlink_quiet(tmp)
+                unlink_quiet(tmp)
                 return self.object_path(oid)  # already present (content-addressed: same bytes)
             # fsync before the rename: after a crash the name must not point at missing data.
             fd = os.open(tmp, os.O_RDONLY)
@@ -148,7 +148,7 @@ class Store:
             finally:
                 os.close(fd)
         except BaseException:
-            _unlink_quiet(tmp)
+            unlink_quiet(tmp)
             raise
         return self.install(tmp, oid)
 
@@ -158,7 +158,7 @@ class Store:
         dest = self.object_path(oid)
         try:
             if os.path.isfile(dest):
-                _unlink_quiet(tmp)
+                unlink_quiet(tmp)
                 return dest  # already present (content-addressed: same bytes)
             try:
                 os.replace(tmp, dest)
@@ -167,7 +167,7 @@ class Store:
                 os.replace(tmp, dest)
             return dest
         except BaseException:
-            _unlink_quiet(tmp)
+            unlink_quiet(tmp)
             raise
 
     def add_file(self, src: Path, oid: Sha256 | None = None) -> Sha256:
@@ -210,7 +210,7 @@ class Store:
                         list(pool.map(lambda s: fsync_path(s[0]), ready))
                 except BaseException:
                     for tmp, _ in ready:
-                        _unlink_quiet(tmp)
+                        unlink_quiet(tmp)
                     raise
                 list(pool.map(lambda s: self.install(*s), ready))
         return len(todo)
@@ -250,7 +250,7 @@ class Store:
                 _check_stored(src, oid, actual)
             return tmp, actual
         except BaseException:
-            _unlink_quiet(tmp)
+            unlink_quiet(tmp)
             raise
         finally:
             os.close(sfd)
@@ -325,7 +325,7 @@ class Store:
         except OSError as exc:
             raise OperationError(f"cannot write {os.fspath(dest)!r}: {exc.strerror or exc}") from None
         finally:
-            _unlink_quiet(tmp)
+            unlink_quiet(tmp)
 
     def _wrong_size(self, oid: Sha256, dest: Path, recorded: int, actual: int) -> None:
         """The object is not the size the manifest records for `dest`: re-hash it before
@@ -343,7 +343,7 @@ class Store:
                                  f"manifest is wrong; the object was kept and nothing was written",
                                  hint=f"correct the size to {actual} in the manifest (or check out a "
                                       f"commit whose manifest is right)")
-        _unlink_quiet(self.object_path(oid))  # not what its name says: fetch it again
+        unlink_quiet(self.object_path(oid))  # not what its name says: fetch it again
         raise IntegrityError(f"object {oid.short} in the local store is damaged "
                              f"({actual} bytes, {recorded} expected); it was removed",
                              hint="run `git eosvc checkout` again to download it")
@@ -396,7 +396,7 @@ class Store:
                 actual = None  # unreadable: as good as corrupt
             if actual == oid:
                 return None
-            _unlink_quiet(path)
+            unlink_quiet(path)
             return oid
 
         if len(todo) <= 1 or jobs <= 1:

@@ -26,7 +26,7 @@ from typing import Sequence, Union
 
 SPLIT_MIN = 20_000  # names below which a fork costs more than it saves
 BLOCK = 4096  # names per digest block, so a flat directory of 100,000 files splits too
-_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 # per name: its lstat, or the errno of the failure (ENOENT: it vanished since the listing)
@@ -136,7 +136,7 @@ def _can_fork() -> bool:
 def _stat_dir(d: str, names: Sequence[str], lo: int, hi: int) -> list[Outcome]:
     """lstat names[lo:hi] relative to one descriptor of d (fstatat: no path walk each)."""
     try:
-        fd = os.open(d, _DIR_FLAGS)
+        fd = os.open(d, DIR_FLAGS)
     except OSError as exc:
         return [exc.errno or _errno.EIO] * (hi - lo)
     got: list[Outcome] = []

@@ -28,7 +28,7 @@ from .errors import UsageError
 from .filehash import SKIP_SPECIAL, SKIP_SYMLINK, Keep, hash_all
 from .hashing import Sha256
 from .ignore import Patterns
-from .lstats import Listed, survey, tree_digest
+from .lstats import DIR_FLAGS, Listed, survey, tree_digest
 from .manifest import Entry, check_path, listing, lists_exactly, unquote_path
 from .paths import path_problem
 from .statcache import U64, StatCache
@@ -36,7 +36,6 @@ from .statcache import U64, StatCache
 
 SKIP_GIT = "nested .git is not tracked"
 SKIP_TMP = "git-eosvc temporary file"
-_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 # ---------------------------------------------------------------- scanning
 
@@ -196,7 +195,7 @@ def scan(workdir: Path, section: str, stat_cache: StatCache | None, jobs: int = 
         d_abs, d_rel, inside = dirs.pop()
         fd = -1
         try:
-            fd = os.open(d_abs, _DIR_FLAGS)
+            fd = os.open(d_abs, DIR_FLAGS)
             it = os.scandir(fd)
         except OSError as exc:
             if fd != -1:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from .atomic import write_all
-from .cache import Store
+from .cache import Store, unlink_quiet
 from .errors import OperationError
 
 
@@ -86,7 +86,4 @@ class Staging:
         if self.fd != -1:
             os.close(self.fd)
             self.fd = -1
-        try:
-            os.unlink(self.path)
-        except FileNotFoundError:
-            pass
+        unlink_quiet(self.path)

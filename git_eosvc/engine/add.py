@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from ..access import Section
+from ..cache import unlink_quiet
 from ..errors import UsageError
 from ..manifest import Entry, Manifest
 from ..paths import under_any
@@ -42,7 +43,8 @@ def add(ws: Workspace, paths: Sequence[str] = ()) -> AddResult:
         try:
             _record(ws, result, section, sub, old, scanned)
         finally:
-            _discard(scanned.kept.values())  # the ones store_files did not install
+            for tmp in scanned.kept.values():  # the ones store_files did not install
+                unlink_quiet(tmp)
         staged.append(section.manifest)
     if staged:
         ws.repo.run("add", "--", *staged)
@@ -103,10 +105,3 @@ def store_files(ws: Workspace, entries: Sequence[Entry], kept: Mapping[str, Path
             ws.store.install(tmp, e.oid)  # drops tmp if the object is there already
     return new + ws.store.add_files([(path, oid) for oid, path in unique.items()], jobs=min(8, ws.settings.jobs))
 
-
-def _discard(paths: Iterable[Path]) -> None:
-    for p in paths:
-        try:
-            p.unlink()
-        except FileNotFoundError:
-            pass
