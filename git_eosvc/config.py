@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Mapping
 
 from .errors import ConfigError
-from .gitproc import run_git
+from .gitproc import git_said, run_git
 
 CONFIG_FILE = ".eosvcconfig"
 DEFAULT_PUBLIC_BUCKET = "eosvc-public"
@@ -213,7 +213,7 @@ def read_config_file(path: Path) -> dict[str, str]:
     proc = run_git(["config", "-f", str(path), "--list", "-z"], path.parent, check=False)
     if proc.returncode != 0:
         raise ConfigError(f"{path.name}: not valid git config syntax: "
-                          f"{proc.stderr.decode(errors='replace').strip()}",
+                          f"{git_said(proc.stderr)}",
                           hint=f"fix {path.name} or see `git config -f {path.name} --list`")
     return _parse_list_z(proc.stdout)
 

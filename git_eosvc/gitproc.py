@@ -24,6 +24,16 @@ def hash_object(data: bytes, width: int = 40) -> str:
     return (hashlib.sha1 if width == 40 else hashlib.sha256)(header + data).hexdigest()
 
 
+# a line git's tracing (GIT_TRACE, GIT_TRACE2, GIT_TRACE_PERFORMANCE, ... set to 1) writes
+# to stderr: "HH:MM:SS.micros file.c:line ..."; not something git says went wrong
+_TRACE_LINE = re.compile(rb"^\d\d:\d\d:\d\d\.\d{6} [\w./-]+:\d+ .*(?:\n|$)", re.MULTILINE)
+
+
+def git_said(stderr: bytes | None) -> str:
+    """What git wrote to stderr, without its trace lines: "" when it complained of nothing."""
+    return _TRACE_LINE.sub(b"", stderr or b"").decode(errors="replace").strip()
+
+
 def run_git(args: Sequence[str], cwd: Path, check: bool = True, input: bytes | None = None,
             capture: bool = True, *, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
     """Run git (environment inherited, or `env`); on failure raise OperationError with git's words."""
@@ -33,7 +43,7 @@ def run_git(args: Sequence[str], cwd: Path, check: bool = True, input: bytes | N
     except OSError as exc:
         raise OperationError(f"cannot run git {' '.join(args)} in {cwd}: {exc}") from exc
     if check and proc.returncode != 0:
-        err = (proc.stderr or b"").decode(errors="replace").strip()
+        err = git_said(proc.stderr)
         raise OperationError(f"git {' '.join(args)} failed" + (f": {err}" if err else ""))
     return proc
 

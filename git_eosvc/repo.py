@@ -14,7 +14,7 @@ from typing import Sequence, TYPE_CHECKING, Iterable, Literal
 
 from .errors import ManifestError, OperationError, UsageError
 from .hashing import is_object_id
-from .gitproc import CatFile, GitObject, absolutize_git_env, run_git
+from .gitproc import CatFile, GitObject, absolutize_git_env, git_said, run_git
 
 _TREE, _GITLINK, _FMT = 0o040000, 0o160000, 0o170000  # tree entry modes
 
@@ -60,7 +60,7 @@ class Repo:
         try:
             proc = run_git(["rev-parse", "--absolute-git-dir", "--path-format=absolute", "--git-common-dir",
                             "--is-bare-repository", "--show-toplevel"], start_dir, check=False)
-            lines, err = _lines(proc.stdout), proc.stderr.decode(errors="replace").strip()
+            lines, err = _lines(proc.stdout), git_said(proc.stderr)
         except OperationError as exc:
             lines, err = [], str(exc)
         if len(lines) < 3:
@@ -164,8 +164,8 @@ class Repo:
     def merge_base(self, a: str, b: str) -> str | None:
         """`git merge-base a b`: the best common ancestor, None when there is none."""
         proc = self.run("merge-base", a, b, check=False)
-        if proc.returncode not in (0, 1) or proc.stderr.strip():
-            raise OperationError(f"git merge-base failed: {proc.stderr.decode(errors='replace').strip()}")
+        if proc.returncode not in (0, 1) or git_said(proc.stderr):
+            raise OperationError(f"git merge-base failed: {git_said(proc.stderr)}")
         return _lines(proc.stdout)[0] if proc.returncode == 0 else None
 
     def blob(self, oid: str) -> bytes:
@@ -294,17 +294,17 @@ class Repo:
     def config_get(self, key: str) -> str | None:
         """`git config --get key` over every level (last value wins); None when unset."""
         proc = self.run("config", "-z", "--get", key, check=False)
-        if proc.returncode in (0, 1) and not proc.stderr.strip():
+        if proc.returncode in (0, 1) and not git_said(proc.stderr):
             return proc.stdout.rstrip(b"\0").decode("utf-8", "surrogateescape") if proc.returncode == 0 else None
-        raise UsageError(f"cannot read git config {key!r}: {proc.stderr.decode(errors='replace').strip()}")
+        raise UsageError(f"cannot read git config {key!r}: {git_said(proc.stderr)}")
 
     def _config_regexp(self, *prefixes: str) -> list[tuple[str, str]]:
         """The config entries whose keys start with a prefix (any case), in order; one git call."""
         ere = "^(" + "|".join("".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else "\\" + c
                                       if c in ".^$*+?()[]{}|\\" else c for c in p) for p in prefixes) + ")"
         proc = self.run("config", "-z", "--get-regexp", ere, check=False)
-        if proc.returncode != 0 and (proc.returncode != 1 or proc.stderr.strip()):
-            raise OperationError(f"git config failed: {proc.stderr.decode(errors='replace').strip()}")
+        if proc.returncode != 0 and (proc.returncode != 1 or git_said(proc.stderr)):
+            raise OperationError(f"git config failed: {git_said(proc.stderr)}")
         recs = [r.partition(b"\n") for r in proc.stdout.split(b"\0") if r]  # key\nvalue, or key alone
         return [(k.decode("utf-8", "surrogateescape"), v.decode("utf-8", "surrogateescape")) for k, _, v in recs]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -106,3 +107,21 @@ def test_sparse_checkout_leaving_out_a_manifest(tmp_path: Path, remote: Path, s3
     assert "deleted" not in out and "output" not in out, out
     eosvc(b, "add")
     assert git(b, "status", "--porcelain").stdout == ""  # nothing recorded as deleted
+
+
+def test_git_tracing_on_stderr_is_not_an_error(tmp_path: Path, remote: Path, s3: S3) -> None:
+    """GIT_TRACE=1 (and GIT_TRACE2, GIT_TRACE_PERFORMANCE) makes every git git-eosvc runs
+    write trace lines to stderr: a `git config` that finds no key is still not a failure,
+    and the hooks of a commit, a push and a pull still do their work."""
+    a, b = pushed_and_cloned(tmp_path, remote, {"data/x.csv": "x\n"})
+    tracing = {"GIT_TRACE": "1", "GIT_TRACE2": "1", "GIT_TRACE_PERFORMANCE": "1"}
+    write(a, "data/x.csv", "traced\n")
+    git_eosvc(a, "eosvc", "add", env=tracing)
+    committed = git_eosvc(a, "commit", "-q", "-m", "traced", env=tracing)
+    assert "trace: " in committed.stderr  # the tracing really was on
+    said = [line for line in committed.stderr.splitlines() if not re.match(r"\d\d:\d\d:\d\d\.\d{6} ", line)]
+    assert said == [], said  # nothing but trace lines: no hook complained
+    git_eosvc(a, "push", "-q", "origin", "main", env=tracing)
+    git_eosvc(b, "pull", "-q", env=tracing)
+    assert (b / "data/x.csv").read_text() == "traced\n"
+    assert "nothing changed" in git_eosvc(b, "eosvc", "status", env=tracing).stdout

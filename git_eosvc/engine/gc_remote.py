@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from ..errors import CredentialsError, OperationError, UsageError
 from ..gcplan import Listed, RemotePlan, by_bucket, plan_remote, still_unneeded
+from ..gitproc import git_said
 from ..progress import Progress
 BATCH = 1000  # objects per deletion step: the refs are checked again before each
 from .gc import ManifestReader, all_refs, reachable
@@ -76,7 +77,7 @@ class _RemoteRefs:
         proc = self.ws.repo.run("ls-remote", "--", self.remote, check=False)
         if proc.returncode != 0:
             raise OperationError(f"git ls-remote {self.remote} failed: "
-                                 f"{proc.stderr.decode(errors='replace').strip()}",
+                                 f"{git_said(proc.stderr)}",
                                  hint="remote gc must read the remote's refs; nothing was deleted")
         return {line.split("\t", 1)[0] for line in proc.stdout.decode(errors="replace").splitlines()
                 if "\t" in line and not line.endswith("^{}")}
@@ -87,7 +88,7 @@ class _RemoteRefs:
                                 f"+refs/*:{self.namespace}*", check=False)
         if proc.returncode != 0:
             raise OperationError(f"could not fetch the refs of {self.remote}: "
-                                 f"{proc.stderr.decode(errors='replace').strip()}",
+                                 f"{git_said(proc.stderr)}",
                                  hint="remote gc needs every commit the remote has; nothing was deleted")
         out = self.ws.repo.run("for-each-ref", "--format=%(objectname)", self.namespace).stdout
         self.tips = set(out.decode().split())

@@ -12,7 +12,7 @@ from typing import Sequence
 
 from ..access import Section
 from ..errors import OperationError, UsageError
-from ..gitproc import run_git
+from ..gitproc import git_said, run_git
 from ..manifest import Manifest
 from .checkout import CheckoutResult, apply, plan
 from .watch import stat_walk
@@ -58,7 +58,7 @@ def recover(ws: Workspace, paths: Sequence[str] = (), remote: str | None = None,
                         f"+{WIP_PREFIX}{branch}/*:{dest}*"], repo.workdir, check=False,
                        env=dict(os.environ, GIT_TERMINAL_PROMPT="0"))
         if proc.returncode != 0:
-            err = proc.stderr.decode(errors="replace").strip()
+            err = git_said(proc.stderr)
             raise OperationError(f"could not fetch the work in progress of {branch} from {source}: {err}")
     result = RecoverResult(source or "local", branch)
     found: list[tuple[Section, str, str, Manifest]] = []

@@ -20,7 +20,7 @@ from typing import Sequence
 
 from ..access import Section
 from ..errors import OperationError, UsageError
-from ..gitproc import run_git
+from ..gitproc import git_said, run_git
 from ..manifest import Manifest, encode
 from ..repo import Repo
 from ..ui import human_size
@@ -166,7 +166,7 @@ class WipRef:
         proc = run_git(["push", "--no-verify", "-q", str(self.remote), f"+{commit}:{self.ref}"],
                        ws.workdir, check=False, env=env)
         if proc.returncode != 0:
-            err = proc.stderr.decode(errors="replace").strip().splitlines()
+            err = git_said(proc.stderr).splitlines()
             raise OperationError(f"could not push {self.ref} to {self.remote}: {err[-1] if err else 'git push failed'}",
                                  hint="the objects are on S3; the next sync pushes the ref again")
         self.pushed = commit
