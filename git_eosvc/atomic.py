@@ -1,11 +1,18 @@
 """The one atomic writer for small files (manifests, records, the lock, hooks, a merge
 result): a temporary file beside the target, then one `os.replace`, so a reader sees
-the old bytes or the new ones, never half of them."""
+the old bytes or the new ones, never half of them; and the low-level byte moves under
+the store's writes (whole writes, fsync, syncfs, an in-kernel copy)."""
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
+
+_CHUNK = 1 << 20  # the read/write fallback's buffer
+# errnos meaning "this filesystem (pair) cannot offload the copy": fall back
+_NO_OFFLOAD = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EPERM,
+               errno.EBADF, errno.ENOTSUP}
 
 
 def write_atomic(path: Path, data: bytes, mode: int | None = None, keep_mode: bool = False) -> None:
@@ -71,3 +78,26 @@ def sync_filesystem(path: Path) -> bool:
     finally:
         os.close(fd)
     return True
+
+
+def copy_fd(src: int, dst: int) -> None:
+    """Copy src to dst from their current offsets: copy_file_range (in-kernel, and a
+    reflink on filesystems that offload it), else sendfile, else read/write."""
+    if hasattr(os, "copy_file_range"):
+        try:
+            while os.copy_file_range(src, dst, 1 << 30):
+                pass
+            return
+        except OSError as exc:
+            if exc.errno not in _NO_OFFLOAD:
+                raise
+    if hasattr(os, "sendfile"):
+        try:
+            while os.sendfile(dst, src, None, 1 << 30):
+                pass
+            return
+        except OSError as exc:
+            if exc.errno not in _NO_OFFLOAD:
+                raise
+    while buf := os.read(src, _CHUNK):
+        write_all(dst, buf)

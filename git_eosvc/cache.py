@@ -13,24 +13,24 @@ import errno
 import os
 import stat
 import time
+from contextlib import suppress
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from .atomic import fsync_path, sync_filesystem, write_all
+from .atomic import copy_fd, fsync_path, sync_filesystem, write_all, write_atomic
 from .errors import IntegrityError, OperationError, UsageError
-from .hashing import CHUNK, Sha256, hash_bytes, hash_file, is_sha256, read_small
+from .hashing import Sha256, hash_bytes, hash_file, is_sha256, read_small
 from .paths import safe_dest
 
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
 # Temporary files `materialise` leaves in the workspace if it is killed mid-write start
 # with this; `scan` skips them so they never end up in a manifest.
 WORKSPACE_TMP_PREFIX = ".eosvc-tmp-"
+REMOVAL_MARK = "removal-mark"  # in the store's root: see Store.removal_mark
 _FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
 # errnos meaning "this filesystem (pair) cannot clone or offload the copy": fall back.
 _NO_CLONE = {errno.EOPNOTSUPP, errno.ENOTTY, errno.ENOSYS, errno.EINVAL, errno.EXDEV,
              errno.EPERM, errno.EBADF}
-_NO_OFFLOAD = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EPERM,
-               errno.EBADF, errno.ENOTSUP}
 
 
 def _token() -> str:
@@ -43,29 +43,6 @@ def unlink_quiet(path: Path | str) -> None:
         os.unlink(path)
     except OSError:
         pass
-
-
-def _copy_fd(src: int, dst: int) -> None:
-    """Copy src to dst from their current offsets: copy_file_range (in-kernel, and a
-    reflink on filesystems that offload it), else sendfile, else read/write."""
-    if hasattr(os, "copy_file_range"):
-        try:
-            while os.copy_file_range(src, dst, 1 << 30):
-                pass
-            return
-        except OSError as exc:
-            if exc.errno not in _NO_OFFLOAD:
-                raise
-    if hasattr(os, "sendfile"):
-        try:
-            while os.sendfile(dst, src, None, 1 << 30):
-                pass
-            return
-        except OSError as exc:
-            if exc.errno not in _NO_OFFLOAD:
-                raise
-    while buf := os.read(src, CHUNK):
-        write_all(dst, buf)
 
 
 def _check_stored(src: Path, oid: Sha256 | None, actual: Sha256) -> None:
@@ -94,6 +71,24 @@ class Store:
     def has(self, oid: Sha256) -> bool:
         # a str join, not a Path: a commit asks this of every object of a 10,000-line manifest
         return os.path.isfile(f"{self.root}{os.sep}{oid.shard()}")
+
+    def removal_mark(self, create: bool = False) -> str:
+        """A token the store changes before any object leaves it (gc, damaged bytes): "every
+        object of this manifest is here" holds while the mark is the one it was said under.
+        `create`: a store without a mark gets its first (else "", under which nothing is said)."""
+        try:
+            return (self.root / REMOVAL_MARK).read_bytes()[:64].decode("ascii", "replace")
+        except OSError:
+            return self.mark_removal() if create else ""
+
+    def mark_removal(self) -> str:
+        """A new removal mark, written before objects are removed (OperationError: remove none)."""
+        mark = _token()
+        try:
+            write_atomic(self.root / REMOVAL_MARK, mark.encode("ascii"))
+        except OSError as exc:
+            raise OperationError(f"cannot write the store's removal mark: {exc.strerror or exc}") from None
+        return mark
 
     def iter_oids(self) -> Iterator[Sha256]:
         """Every object in the store (names that are not a valid sha256 are ignored)."""
@@ -343,6 +338,8 @@ class Store:
                                  f"manifest is wrong; the object was kept and nothing was written",
                                  hint=f"correct the size to {actual} in the manifest (or check out a "
                                       f"commit whose manifest is right)")
+        with suppress(OperationError):  # damaged bytes vouched for nothing: remove them anyway
+            self.mark_removal()
         unlink_quiet(self.object_path(oid))  # not what its name says: fetch it again
         raise IntegrityError(f"object {oid.short} in the local store is damaged "
                              f"({actual} bytes, {recorded} expected); it was removed",
@@ -357,7 +354,7 @@ class Store:
                 if reflink:
                     self._clone_or_copy(sfd, dfd)
                 else:
-                    _copy_fd(sfd, dfd)
+                    copy_fd(sfd, dfd)
             finally:
                 os.close(dfd)
         finally:
@@ -377,7 +374,7 @@ class Store:
                 if isinstance(exc, OSError) and exc.errno not in _NO_CLONE:
                     raise
                 self._reflink_ok = False
-        _copy_fd(sfd, dfd)
+        copy_fd(sfd, dfd)
 
     # ------------------------------------------------------------ integrity
 
@@ -396,6 +393,8 @@ class Store:
                 actual = None  # unreadable: as good as corrupt
             if actual == oid:
                 return None
+            with suppress(OperationError):  # as in _wrong_size
+                self.mark_removal()
             unlink_quiet(path)
             return oid
 

@@ -20,6 +20,7 @@ import pytest
 from conftest import S3, eosvc, git
 from helpers import clone, commit_all, new_repo, write
 
+from git_eosvc.cache import REMOVAL_MARK
 from git_eosvc.gcplan import (
     Listed,
     StoreObject,
@@ -217,9 +218,12 @@ def test_local_gc_grace_keeps_young_objects_and_young_reflog_entries(tmp_path: P
     assert v1 in store_oids(work)
     # `--history` also keeps it once the reflog no longer counts; without, it goes
     assert "removed 0 of" in eosvc(work, "gc", "--grace", "0", "--history").stdout
+    mark = (store(work).parent / REMOVAL_MARK).read_text()  # a gc that removes nothing keeps it
     out = eosvc(work, "gc", "--grace", "0").stdout
     assert "removed 1 of" in out and f"({len(b'version 1')+1} bytes)" in out
     assert v1 not in store_oids(work)
+    # what add vouched for (engine/vouch.py) is void once an object left the store
+    assert (store(work).parent / REMOVAL_MARK).read_text() != mark
     # ... and comes back from S3 when needed
     git(work, "switch", "-q", "--detach", "HEAD~1")
     assert (work / "data/a.bin").read_text() == "version 1\n"

@@ -14,6 +14,8 @@ import pytest
 from conftest import S3, eosvc, git
 from helpers import clone, new_repo, obj_key, pushed_and_cloned, snapshot, write
 
+from git_eosvc.cache import Store
+from git_eosvc.engine.vouch import FILE as VOUCHED
 from git_eosvc.hashing import hash_bytes
 
 
@@ -258,6 +260,38 @@ def test_pre_commit_blocks_objects_missing_from_the_store_and_skip_disables(
     proc = no_traceback(git(a, "push", "origin", "main", check=False))
     assert proc.returncode != 0 and "data/ghost.txt" in proc.stderr
     assert tip(remote, "main") == ""
+
+
+def test_pre_commit_takes_adds_word_only_while_no_object_left_the_store(
+        tmp_path: Path, remote: Path, s3: S3) -> None:
+    """add vouches for the manifest it staged (every object stored); pre-commit takes that
+    word instead of looking each object up, but not once an object has left the store."""
+    a = new_repo(tmp_path, remote)
+    write(a, "data/f.txt", "kept\n")
+    write(a, "data/g.txt", "damaged later\n")
+    eosvc(a, "add")
+    staged = git(a, "rev-parse", ":data.eosvc").stdout.strip()
+    vouched = (a / ".git/eosvc" / VOUCHED).read_text().split()
+    assert vouched[0] == staged  # the word is for exactly what git staged
+    # the object goes bad; verify removes it (the store's removal mark changes first)
+    oid = hash_bytes(b"damaged later\n")
+    obj = a / ".git/eosvc/objects/sha256" / oid[:2] / oid[2:4] / oid
+    obj.chmod(0o644)
+    obj.write_bytes(b"not what its name says\n")
+    assert Store(a / ".git/eosvc/objects").verify([oid]) == [oid]  # as verify and checkout do
+    assert not obj.exists()
+    proc = no_traceback(git(a, "commit", "-q", "-m", "g", check=False))
+    assert proc.returncode != 0 and "data/g.txt" in proc.stderr and "data/f.txt" not in proc.stderr
+    assert git(a, "rev-parse", "-q", "--verify", "HEAD", check=False).stdout == ""
+    eosvc(a, "add")  # stores g again, and vouches again
+    git(a, "commit", "-q", "-m", "g")
+    assert obj.read_bytes() == b"damaged later\n"
+    # the word names blob ids: a hand-edited manifest staged with the same word is checked
+    ghost = hash_bytes(b"never stored\n")
+    (a / "data.eosvc").write_text((a / "data.eosvc").read_text() + f"{ghost} 13 data/h.txt\n")
+    git(a, "add", "data.eosvc")
+    proc = no_traceback(git(a, "commit", "-q", "-m", "ghost", check=False))
+    assert proc.returncode != 0 and "data/h.txt" in proc.stderr
 
 
 def test_pre_commit_notes_unrecorded_changes_and_auto_add_stages_them(

@@ -13,7 +13,7 @@ from helpers import clone, commit_all, new_repo, snapshot, write
 
 def _objects(work: Path) -> int:
     """Objects in the clone's local store: what it downloaded."""
-    root = work / ".git" / "eosvc" / "objects"
+    root = work / ".git" / "eosvc" / "objects" / "sha256"
     return sum(len(files) for _, _, files in os.walk(root)) if root.exists() else 0
 
 

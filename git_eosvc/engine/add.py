@@ -12,6 +12,7 @@ from ..errors import UsageError
 from ..manifest import Entry, Manifest
 from ..paths import under_any
 from ..scan import ScanResult
+from .vouch import vouch
 from .workspace import Workspace
 
 
@@ -31,6 +32,8 @@ def add(ws: Workspace, paths: Sequence[str] = ()) -> AddResult:
     """
     result = AddResult()
     staged: list[str] = []
+    whole: dict[str, bytes] = {}  # manifests whose every object is now in the store
+    mark = ws.store.removal_mark(create=True)  # before storing: a removal from here voids the word
     was_current = ws.is_current()
     for section, sub in ws.targets(paths):
         manifest_file = ws.workdir / section.manifest
@@ -41,13 +44,15 @@ def add(ws: Workspace, paths: Sequence[str] = ()) -> AddResult:
         old = ws.working_manifest(section)
         scanned = ws.scan(section, sub, keep=True)
         try:
-            _record(ws, result, section, sub, old, scanned)
+            if _record(ws, result, section, sub, old, scanned):
+                whole[section.manifest] = (ws.workdir / section.manifest).read_bytes()
         finally:
             for tmp in scanned.kept.values():  # the ones store_files did not install
                 unlink_quiet(tmp)
         staged.append(section.manifest)
     if staged:
         ws.repo.run("add", "--", *staged)
+        vouch(ws, whole, mark)
     if was_current and not ws.is_current():
         # the record now holds what the work tree holds; the manifests also list files never
         # materialised here (left out, not downloaded): nothing for a hook to do about them
@@ -56,8 +61,9 @@ def add(ws: Workspace, paths: Sequence[str] = ()) -> AddResult:
 
 
 def _record(ws: Workspace, result: AddResult, section: Section, sub: Sequence[str] | None, old: Manifest,
-            scanned: ScanResult) -> None:
-    """One section's part of `add`: the new manifest, its bytes in the store, the record."""
+            scanned: ScanResult) -> bool:
+    """One section's part of `add`: the new manifest, its bytes in the store, the record.
+    True when every entry of the new manifest is a file it stored."""
     ws.prune_tmp(scanned)
     found = scanned.files
     if sub is None:
@@ -76,8 +82,8 @@ def _record(ws: Workspace, result: AddResult, section: Section, sub: Sequence[st
         if sub is None or p not in sub:
             entries.pop(p, None)
     new = Manifest(entries.values())
-    result.stored += store_files(ws, [e for e in new.values()
-                                      if e.path in found and found[e.path].oid == e.oid], scanned.kept)
+    ours = [e for e in new.values() if e.path in found and found[e.path].oid == e.oid]
+    result.stored += store_files(ws, ours, scanned.kept)
     result.files += len(new)
     if ws.write_manifest(section, new):
         result.changed.append(section.manifest)
@@ -88,6 +94,7 @@ def _record(ws: Workspace, result: AddResult, section: Section, sub: Sequence[st
             del record[path]
     record.update({p: e for p, e in found.items() if p not in stale})
     ws.record_materialised(section, Manifest(record.values()))
+    return len(ours) == len(new)
 
 
 def store_files(ws: Workspace, entries: Sequence[Entry], kept: Mapping[str, Path] | None = None) -> int:

@@ -311,6 +311,8 @@ def gc_local(ws: Workspace, grace: float, dry_run: bool = False, history: bool =
     if dry_run:
         return result
     cutoff = now - grace
+    if plan.remove:
+        ws.store.mark_removal()  # first: what add vouched for (engine/vouch.py) is void from here
     with Progress(0, "gc: remove", items=len(plan.remove)) as progress:
         for o in plan.remove:
             path = ws.store.object_path(o.oid)

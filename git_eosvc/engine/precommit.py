@@ -13,6 +13,7 @@ from ..manifest import EMPTY, Changes, Entry, decode, diff
 from ..repo import Repo
 from .add import add
 from .guard import refuse_staged
+from .vouch import vouched
 from .workspace import Workspace
 
 # state files naming a commit whose entries the commit-to-be is not the first to carry
@@ -89,8 +90,8 @@ def _not_stored(ws: Workspace, section: Section, blob_id: str | None,
                 parents: Sequence[str]) -> list[Entry]:
     """Staged entries (the manifest's staged blob) whose objects are neither in the local
     store nor already in a parent commit (checked when that commit was made; may be on S3 only)."""
-    if blob_id is None:
-        return []
+    if blob_id is None or vouched(ws, blob_id):
+        return []  # (vouched: add staged it with every object stored, and none left since)
     parent_blobs = {b for c in parents for b in [ws.repo.blob_id_at(c, section.manifest)] if b}
     if blob_id in parent_blobs:
         return []  # the manifest is not part of this commit's change
