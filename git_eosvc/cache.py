@@ -17,7 +17,8 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from .atomic import copy_fd, fsync_path, sync_filesystem, write_all, write_atomic
+from .atomic import copy_fd, write_all, write_atomic
+from .durability import make_durable, settle
 from .errors import IntegrityError, OperationError, UsageError
 from .hashing import Sha256, hash_bytes, hash_file, is_sha256, read_small
 from .paths import safe_dest
@@ -89,6 +90,10 @@ class Store:
         except OSError as exc:
             raise OperationError(f"cannot write the store's removal mark: {exc.strerror or exc}") from None
         return mark
+
+    def settle(self, sync: bool = True) -> list[Sha256]:
+        """Keep add's promises (durability.settle); returns the damaged objects removed."""
+        return settle(self.root, self.object_path, self.verify, sync)
 
     def iter_oids(self) -> Iterator[Sha256]:
         """Every object in the store (names that are not a valid sha256 are ignored)."""
@@ -167,21 +172,20 @@ class Store:
 
     def add_file(self, src: Path, oid: Sha256 | None = None) -> Sha256:
         """Copy a workspace file into the store (reflink where possible) and return its oid.
-
         `oid` is what the caller hashed earlier; the stored copy is re-hashed and must
-        match, since the file may have changed in between. No-op if `oid` is present.
-        """
+        match, since the file may have changed in between. No-op if `oid` is present."""
         if oid is not None and self.has(oid):
             return oid
         tmp, actual = self._stage(src, oid, durable=True)
         self.install(tmp, actual)
         return actual
 
-    def add_files(self, items: Sequence[tuple[Path, Sha256]], jobs: int = 8, batch: int = 4096) -> int:
+    def add_files(self, items: Sequence[tuple[Path, Sha256]], jobs: int = 8, batch: int = 4096,
+                  defer: bool = False) -> int:
         """`add_file` for many files; returns how many objects were absent and added. A
         batch is copied and checked into temp files, made durable by one flush of the
-        store's filesystem, then renamed into place: an fsync per object's promise (no name
-        points at bytes not on disk) at the price of one flush. A failure fails the call."""
+        store's filesystem (or with `defer`, promised: durability.py), then renamed into
+        place: no name points at bytes not on disk. A failure fails the call."""
         todo = [(src, oid) for src, oid in items if not self.has(oid)]
         if not todo:
             return 0
@@ -201,8 +205,7 @@ class Store:
                     for s in staged:
                         if isinstance(s, Exception):
                             raise s
-                    if not sync_filesystem(self.tmp):
-                        list(pool.map(lambda s: fsync_path(s[0]), ready))
+                    make_durable(self.root, ready, defer)
                 except BaseException:
                     for tmp, _ in ready:
                         unlink_quiet(tmp)

@@ -91,7 +91,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from .cli_common import workspace
     from .engine.status import status
 
-    with workspace() as ws:
+    with workspace(settle=False) as ws:  # reads, or stores: relies on no store copy
         sections = status(ws, remote=args.remote)
     if args.json:
         from .cli_json import status_doc
@@ -145,7 +145,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     from .cli_common import workspace
     from .engine.add import add
 
-    with workspace() as ws:
+    with workspace(settle=False) as ws:  # reads, or stores: relies on no store copy
         result = add(ws, args.paths)
     ui.info(f"{result.files} file(s) recorded"
             + (f" in {', '.join(result.changed)}" if result.changed else "; manifests unchanged")

@@ -19,11 +19,11 @@ from .repo import Repo
 
 @contextmanager
 def workspace(check_lock: bool = True, start: Path | None = None,
-              repo: Repo | None = None) -> Iterator[Workspace]:
+              repo: Repo | None = None, settle: bool = True) -> Iterator[Workspace]:
     """The workspace for one command (or hook, which passes the `repo` it already opened);
     the notes it collected are printed at the end. Commands also say when this clone's
     hooks are missing or stale; a hook that runs is the wrong place to pay for that."""
-    ws = Workspace.open(start, check_lock=check_lock, repo=repo)
+    ws = Workspace.open(start, check_lock=check_lock, repo=repo, settle=settle)
     mode, level = progress.display_from(os.environ, ws.clone_config)
     ui.set_level(level)
     progress.configure(mode)

@@ -89,7 +89,7 @@ def _pre_commit(args: list[str]) -> int:
     from .engine.precommit import pre_commit_check
 
     index = os.environ.get("GIT_INDEX_FILE") or None  # relative to the top level, our cwd
-    with workspace(repo=repo) as ws:
+    with workspace(repo=repo, settle=False) as ws:  # a commit never makes a store copy the only one
         report = pre_commit_check(ws, os.path.abspath(index) if index else None)
     if report.behind:
         ui.info("git-eosvc: the work tree's artifacts do not match the manifests yet, so changes to "

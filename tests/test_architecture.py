@@ -23,7 +23,7 @@ LAYERS = [
      "cli_read",
      "completion", "manpage", "clispec", "api", "api_results", "cli_json", "cli_gc"},
     {"engine", "eosvc", "init", "install", "hookscript", "doctor"},
-    {"conflicts", "repo", "gitproc", "access", "lock", "config", "scan", "lstats", "filehash", "staging", "statcache", "cache", "remote", "s3client",
+    {"conflicts", "repo", "gitproc", "access", "lock", "config", "scan", "lstats", "filehash", "staging", "statcache", "cache", "durability", "remote", "s3client",
      "s3list", "s3base", "s3backend", "dirremote", "transfer", "credentials", "eosvc_layout", "s3import", "gcplan",
      "review", "review_md", "merge", "plan", "ignore", "release", "packs", "packio", "packfmt", "chunker"},
     {"manifest", "paths", "atomic", "hashing", "progress", "errors", "ui", "__init__"},

@@ -8,7 +8,9 @@ from typing import Mapping, Sequence
 
 from ..access import Section
 from ..cache import unlink_quiet
-from ..errors import UsageError
+from ..durability import make_durable
+from ..errors import OperationError, UsageError
+from ..hashing import Sha256
 from ..manifest import Entry, Manifest
 from ..paths import under_any
 from ..scan import ScanResult
@@ -102,13 +104,19 @@ def store_files(ws: Workspace, entries: Sequence[Entry], kept: Mapping[str, Path
     already wrote to store temp files (`kept`) are renamed into place. Returns how many
     objects were new."""
     unique = {e.oid: ws.workdir / e.path for e in entries}
-    new = 0
+    staged: list[tuple[Path, Sha256]] = []
     for e in entries:
         tmp = (kept or {}).get(e.path)
         if tmp is not None and e.oid in unique:
             del unique[e.oid]
-            if not ws.store.has(e.oid):
-                new += 1
-            ws.store.install(tmp, e.oid)  # drops tmp if the object is there already
-    return new + ws.store.add_files([(path, oid) for oid, path in unique.items()], jobs=min(8, ws.settings.jobs))
+            staged.append((tmp, e.oid))
+    new = [(tmp, oid) for tmp, oid in staged if not ws.store.has(oid)]
+    try:
+        make_durable(ws.store.root, new, defer=True)  # (or promised) before any name points at them
+    except OSError as exc:
+        raise OperationError(f"cannot flush the local store to disk: {exc.strerror or exc}") from None
+    for tmp, oid in staged:
+        ws.store.install(tmp, oid)  # drops tmp if the object is there already
+    return len(new) + ws.store.add_files([(path, oid) for oid, path in unique.items()],
+                                         jobs=min(8, ws.settings.jobs), defer=True)
 

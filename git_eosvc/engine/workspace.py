@@ -53,8 +53,11 @@ class Workspace:
 
     @classmethod
     def open(cls, start: Path | None = None, check_lock: bool = True,
-             repo: Repo | None = None) -> "Workspace":
-        """The workspace of `repo`, or of the repository around `start` (default: cwd)."""
+             repo: Repo | None = None, settle: bool = True) -> "Workspace":
+        """The workspace of `repo`, or of the repository around `start` (default: cwd).
+        The store keeps add's deferred promises first (durability.py): objects a crash
+        damaged are removed, and with `settle` (all but add, status and pre-commit, which
+        never make a store copy the only one) the rest are flushed to disk."""
         repo = repo or Repo.discover(start)
         access = access_mod.load(repo.workdir)
         committed = config_mod.read_config_file(repo.workdir / config_mod.CONFIG_FILE)
@@ -64,6 +67,10 @@ class Workspace:
         # cannot quietly redirect private objects to another bucket or endpoint
         ws = cls(repo, access, settings)
         ws.clone_config = clone_config
+        if damaged := ws.store.settle(sync=settle):
+            ws.notes.append(f"{len(damaged)} object(s) `add` stored just before the machine went down were "
+                            "damaged and removed from the local store; `git eosvc add` stores them again "
+                            "from the work tree (or `git eosvc checkout` fetches them)")
         if check_lock:
             ws.fresh_lock = ws.lock.check(access, config_mod.storage_of(committed),
                                           tracked=lambda p: repo.index_blob_id(p) is not None)
