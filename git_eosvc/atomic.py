@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import os
 from pathlib import Path
+from typing import Callable
 
 _CHUNK = 1 << 20  # the read/write fallback's buffer
 # errnos meaning "this filesystem (pair) cannot offload the copy": fall back
@@ -54,30 +55,39 @@ def sync_filesystem(path: Path) -> bool:
     """Flush every dirty page of the filesystem holding `path` to disk (Linux syncfs(2)):
     one flush for a batch of new files instead of an fsync each, which is what a first
     `add` of 100,000 small files spends its time on. False when it cannot be trusted to
-    report a failed write-back (not Linux, or a kernel before 5.8): then the caller
-    fsyncs each file. Raises OSError when the flush failed."""
-    import platform
-    import sys
-
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        version = tuple(int(p) for p in platform.release().split("-")[0].split(".")[:2])
-        if version < (5, 8):
-            return False
-        import ctypes
-
-        syncfs = ctypes.CDLL(None, use_errno=True).syncfs
-    except (ValueError, OSError, AttributeError, ImportError):
+    report a failed write-back (`trusted_syncfs`): then the caller fsyncs each file.
+    Raises OSError when the flush failed."""
+    syncfs = trusted_syncfs()
+    if syncfs is None:
         return False
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     try:
         if syncfs(fd) != 0:
+            import ctypes
+
             err = ctypes.get_errno()
             raise OSError(err, os.strerror(err), os.fspath(path))
     finally:
         os.close(fd)
     return True
+
+
+def trusted_syncfs() -> Callable[[int], int] | None:
+    """libc's syncfs where it reports a failed write-back (Linux 5.8 and later), else None."""
+    import platform
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        version = tuple(int(p) for p in platform.release().split("-")[0].split(".")[:2])
+        if version < (5, 8):
+            return None
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).syncfs  # type: ignore[no-any-return]
+    except (ValueError, OSError, AttributeError, ImportError):
+        return None
 
 
 def copy_fd(src: int, dst: int) -> None:

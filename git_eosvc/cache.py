@@ -17,8 +17,8 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from .atomic import copy_fd, write_all, write_atomic
-from .durability import make_durable, settle
+from .atomic import copy_fd, write_all
+from .durability import make_durable, mark_removal, settle
 from .errors import IntegrityError, OperationError, UsageError
 from .hashing import Sha256, hash_bytes, hash_file, is_sha256, read_small
 from .paths import safe_dest
@@ -27,7 +27,6 @@ LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
 # Temporary files `materialise` leaves in the workspace if it is killed mid-write start
 # with this; `scan` skips them so they never end up in a manifest.
 WORKSPACE_TMP_PREFIX = ".eosvc-tmp-"
-REMOVAL_MARK = "removal-mark"  # in the store's root: see Store.removal_mark
 _FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
 # errnos meaning "this filesystem (pair) cannot clone or offload the copy": fall back.
 _NO_CLONE = {errno.EOPNOTSUPP, errno.ENOTTY, errno.ENOSYS, errno.EINVAL, errno.EXDEV,
@@ -72,24 +71,6 @@ class Store:
     def has(self, oid: Sha256) -> bool:
         # a str join, not a Path: a commit asks this of every object of a 10,000-line manifest
         return os.path.isfile(f"{self.root}{os.sep}{oid.shard()}")
-
-    def removal_mark(self, create: bool = False) -> str:
-        """A token the store changes before any object leaves it (gc, damaged bytes): "every
-        object of this manifest is here" holds while the mark is the one it was said under.
-        `create`: a store without a mark gets its first (else "", under which nothing is said)."""
-        try:
-            return (self.root / REMOVAL_MARK).read_bytes()[:64].decode("ascii", "replace")
-        except OSError:
-            return self.mark_removal() if create else ""
-
-    def mark_removal(self) -> str:
-        """A new removal mark, written before objects are removed (OperationError: remove none)."""
-        mark = _token()
-        try:
-            write_atomic(self.root / REMOVAL_MARK, mark.encode("ascii"))
-        except OSError as exc:
-            raise OperationError(f"cannot write the store's removal mark: {exc.strerror or exc}") from None
-        return mark
 
     def settle(self, sync: bool = True) -> list[Sha256]:
         """Keep add's promises (durability.settle); returns the damaged objects removed."""
@@ -341,12 +322,18 @@ class Store:
                                  f"manifest is wrong; the object was kept and nothing was written",
                                  hint=f"correct the size to {actual} in the manifest (or check out a "
                                       f"commit whose manifest is right)")
-        with suppress(OperationError):  # damaged bytes vouched for nothing: remove them anyway
-            self.mark_removal()
-        unlink_quiet(self.object_path(oid))  # not what its name says: fetch it again
+        self._remove_damaged(self.object_path(oid))  # not what its name says: fetch it again
         raise IntegrityError(f"object {oid.short} in the local store is damaged "
                              f"({actual} bytes, {recorded} expected); it was removed",
                              hint="run `git eosvc checkout` again to download it")
+
+    def _remove_damaged(self, path: Path) -> None:
+        """Damaged bytes vouched for nothing: they go even if the mark cannot change."""
+        with suppress(OperationError):
+            mark_removal(self.root)
+        unlink_quiet(path)
+        with suppress(OperationError):
+            mark_removal(self.root)  # again: an add between the two vouched under a void mark
 
     def _write_copy(self, src: Path, tmp: Path, reflink: bool) -> None:
         sfd = os.open(src, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
@@ -396,9 +383,7 @@ class Store:
                 actual = None  # unreadable: as good as corrupt
             if actual == oid:
                 return None
-            with suppress(OperationError):  # as in _wrong_size
-                self.mark_removal()
-            unlink_quiet(path)
+            self._remove_damaged(path)
             return oid
 
         if len(todo) <= 1 or jobs <= 1:

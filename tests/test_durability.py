@@ -46,7 +46,7 @@ def test_add_promises_commit_keeps_the_promise_pending_push_and_checkout_flush(
     write(a, "data/small.txt", "small\n")  # copied by Store.add_files
     eosvc(a, "add")
     lists = promised(a)
-    assert len(lists) == 2 and all(n.startswith(durability.boot_id() + ".") for n in lists)
+    assert len(lists) == 2 and all(n.startswith(f"{durability._host()}-{durability.boot_id()}.") for n in lists)
     assert set().union(*lists.values()) == {hash_bytes(big), hash_bytes(b"small\n")}
     assert store(a).object_path(Sha256(hash_bytes(big))).read_bytes() == big
     git(a, "add", "-A")
@@ -73,17 +73,18 @@ def test_after_a_reboot_damaged_objects_are_removed_and_add_stores_them_again(
     eosvc(a, "add")
     [(name, oids)] = [(n, o) for n, o in promised(a).items() if len(o) == 2]
     folder = store(a).root / durability.DIR
-    os.rename(folder / name, folder / f"{OTHER_BOOT}.{name.split('.', 1)[1]}")  # the machine went down
+    host, rest = name.split("-", 1)
+    os.rename(folder / name, folder / f"{host}-{OTHER_BOOT}.{rest.split('.', 1)[1]}")  # the machine went down
     cut = store(a).object_path(Sha256(hash_bytes(b"cut short by the crash\n")))
     cut.chmod(0o644)
     cut.write_bytes(b"\0" * 10)  # what ext4 can leave of a file not yet written back
     fine = store(a).object_path(Sha256(hash_bytes(b"written back in time\n")))
-    mark = store(a).removal_mark()
+    mark = durability.removal_mark(store(a).root)
     out = eosvc(a, "status")  # any command: status does not flush, but re-hashes after a reboot
     assert not cut.exists() and fine.read_bytes() == b"written back in time\n"
     assert "1 object(s)" in out.stderr and "damaged" in out.stderr
     assert promised(a) == {}
-    assert store(a).removal_mark() != mark  # what add vouched for is void too
+    assert durability.removal_mark(store(a).root) != mark  # what add vouched for is void too
     proc = git(a, "commit", "-q", "-m", "data", check=False)  # staged before the crash
     assert proc.returncode != 0 and "data/cut.txt" in proc.stderr
     eosvc(a, "add")  # the work tree still has it
@@ -125,3 +126,92 @@ def test_a_failed_flush_stops_the_command_and_keeps_the_promise(
     assert len(os.listdir(root / durability.DIR)) == 1  # still owed: the next command tries again
     assert s.settle(sync=False) == []  # this boot's promise is not re-hashed, nor dropped
     assert len(os.listdir(root / durability.DIR)) == 1
+
+
+@needs_boot_id
+def test_add_lists_every_object_it_renames_even_one_the_store_had(tmp_path: Path, remote: Path) -> None:
+    """An object the store has now may be gone (gc) before add's rename puts the new copy
+    in its place: so the new copy is listed too (review of 1992b45)."""
+    a = new_repo(tmp_path, remote)
+    big = os.urandom(KEEP_MIN + 3)
+    write(a, "data/one.bin", big)
+    eosvc(a, "add")
+    store(a).settle()
+    assert promised(a) == {}
+    write(a, "data/two.bin", big)  # the same bytes, hashed and written again
+    eosvc(a, "add")
+    assert set().union(*promised(a).values()) == {hash_bytes(big)}
+
+
+def test_without_trusted_syncfs_add_flushes_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kernel whose syncfs does not report failed write-back (before 5.8): nothing is
+    promised, since settle could neither flush it all at once nor hear of a failure."""
+    monkeypatch.setattr(durability, "trusted_syncfs", lambda: None)
+    monkeypatch.setattr(durability, "sync_filesystem", lambda p: False)
+    s = Store(tmp_path / "store")
+    src = tmp_path / "f.txt"
+    src.write_bytes(b"bytes\n")
+    assert s.add_files([(src, Sha256(hash_bytes(b"bytes\n")))], defer=True) == 1
+    assert not (s.root / durability.DIR).exists()
+
+
+@needs_boot_id
+def test_another_hosts_lists_are_left_alone_and_an_unreadable_list_stops_the_command(
+        tmp_path: Path) -> None:
+    """A store shared over the network: another host's lists are its own business (its
+    boot id says nothing about this host's reboots). A list that cannot be read names
+    objects nobody can check: the command stops with a clear error, the list stays."""
+    s = Store(tmp_path / "store")
+    folder = s.root / durability.DIR
+    folder.mkdir(parents=True)
+    theirs = folder / f"ffffffff-{OTHER_BOOT}.1-abc"
+    theirs.write_text(hash_bytes(b"absent here\n") + "\n")
+    checked: list[list[str]] = []
+    assert durability.settle(s.root, s.object_path, lambda oids: checked.append(list(oids)) or []) == []
+    assert theirs.exists() and checked == []
+    broken = folder / f"{durability._host()}-{OTHER_BOOT}.2-def"
+    broken.mkdir()  # reading it fails (as root, permissions would not)
+    with pytest.raises(OperationError, match="cannot read"):
+        s.settle(sync=False)
+    assert broken.exists()
+
+
+def test_the_removal_mark_goes_where_it_cannot_be_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk cannot stop damaged bytes from going, nor leave an old word standing:
+    the mark is removed, and "" vouches for nothing; where even that fails, nothing is
+    removed (OperationError)."""
+    root = tmp_path / "store"
+    first = durability.removal_mark(root, create=True)
+    assert first and durability.removal_mark(root) == first
+
+    def full(path: Path, data: bytes) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(durability, "write_atomic", full)
+    assert durability.mark_removal(root) == ""
+    assert durability.removal_mark(root) == "" and not (root / durability.REMOVAL_MARK).exists()
+    (root / durability.REMOVAL_MARK).mkdir()
+    (root / durability.REMOVAL_MARK / "x").write_text("x")
+    with pytest.raises(OperationError, match="removal mark"):
+        durability.mark_removal(root)
+
+
+@needs_boot_id
+def test_drop_flushes_what_another_add_promised_after_it_began(tmp_path: Path, remote: Path, s3: S3) -> None:
+    """The flush at open is not the last word: drop flushes again right before it removes
+    work-tree files, so an add that ran meanwhile (another process) is on disk first."""
+    from git_eosvc.engine.drop import drop
+    from git_eosvc.engine.workspace import Workspace
+
+    a = new_repo(tmp_path, remote)
+    write(a, "data/f.txt", "recorded\n")
+    eosvc(a, "add")
+    git(a, "add", "-A")
+    git(a, "commit", "-q", "-m", "f")
+    with Workspace.open(a) as ws:  # settled here
+        write(a, "data/g.txt", "added meanwhile\n")
+        eosvc(a, "add")  # another process: a new promise
+        assert promised(a)
+        result = drop(ws, ["data/f.txt"])
+        assert result.dropped == ["data/f.txt"]
+        assert promised(a) == {}

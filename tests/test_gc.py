@@ -20,7 +20,7 @@ import pytest
 from conftest import S3, eosvc, git
 from helpers import clone, commit_all, new_repo, write
 
-from git_eosvc.cache import REMOVAL_MARK
+from git_eosvc.durability import REMOVAL_MARK
 from git_eosvc.gcplan import (
     Listed,
     StoreObject,

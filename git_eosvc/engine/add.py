@@ -8,7 +8,7 @@ from typing import Mapping, Sequence
 
 from ..access import Section
 from ..cache import unlink_quiet
-from ..durability import make_durable
+from ..durability import make_durable, removal_mark
 from ..errors import OperationError, UsageError
 from ..hashing import Sha256
 from ..manifest import Entry, Manifest
@@ -35,7 +35,7 @@ def add(ws: Workspace, paths: Sequence[str] = ()) -> AddResult:
     result = AddResult()
     staged: list[str] = []
     whole: dict[str, bytes] = {}  # manifests whose every object is now in the store
-    mark = ws.store.removal_mark(create=True)  # before storing: a removal from here voids the word
+    mark = removal_mark(ws.store.root, create=True)  # before storing: a removal from here voids the word
     was_current = ws.is_current()
     for section, sub in ws.targets(paths):
         manifest_file = ws.workdir / section.manifest
@@ -110,13 +110,15 @@ def store_files(ws: Workspace, entries: Sequence[Entry], kept: Mapping[str, Path
         if tmp is not None and e.oid in unique:
             del unique[e.oid]
             staged.append((tmp, e.oid))
-    new = [(tmp, oid) for tmp, oid in staged if not ws.store.has(oid)]
+    new = sum(not ws.store.has(oid) for _, oid in staged)
     try:
-        make_durable(ws.store.root, new, defer=True)  # (or promised) before any name points at them
+        # every one (or promised) before any name points at it: an object present now may
+        # be removed by a gc before its install, which then renames this copy into place
+        make_durable(ws.store.root, staged, defer=True)
     except OSError as exc:
         raise OperationError(f"cannot flush the local store to disk: {exc.strerror or exc}") from None
     for tmp, oid in staged:
         ws.store.install(tmp, oid)  # drops tmp if the object is there already
-    return len(new) + ws.store.add_files([(path, oid) for oid, path in unique.items()],
+    return new + ws.store.add_files([(path, oid) for oid, path in unique.items()],
                                          jobs=min(8, ws.settings.jobs), defer=True)
 

@@ -140,6 +140,7 @@ def summary(plans: Sequence[SectionPlan]) -> CheckoutResult:
 def apply(ws: Workspace, plans: Sequence[SectionPlan]) -> CheckoutResult:
     """Download what the plans write, then stash, delete, write and record, per section."""
     result = CheckoutResult()
+    ws.store.settle()  # what another `add` promised since this command began is flushed too
     # Local steps first: a checkout killed during the slow download must not leave behind a
     # file the manifest dropped (status would call it an addition, `add` would revive it).
     for sp in plans:

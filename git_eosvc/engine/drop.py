@@ -98,6 +98,7 @@ def drop(ws: Workspace, paths: Sequence[str], force: bool = False, dry_run: bool
         if dry_run or not marked:
             continue
         root = ws.workdir / section.path
+        ws.store.settle()  # what another `add` promised since this command began is flushed too
         for e in remove:
             dest = safe_dest(ws.workdir, e.path)
             try:

@@ -1,7 +1,7 @@
 """`add`'s word for the manifests it staged: every object they name was in the local store
 when it staged them. The pre-commit check takes that word for a staged manifest (by git
 blob id) while the store's removal mark is the one the word was given under, that is,
-while no object has left the store since (`Store.removal_mark`), instead of parsing
+while no object has left the store since (`durability.removal_mark`), instead of parsing
 10,000 lines and looking each object up. A manifest add did not stage, or staged with
 entries it did not store (files never downloaded here), gets the full check."""
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from ..atomic import write_atomic
+from ..durability import removal_mark
 from ..gitproc import hash_object
 from .workspace import Workspace
 
@@ -34,7 +35,7 @@ def vouch(ws: Workspace, staged: Mapping[str, bytes], mark: str) -> None:
 def vouched(ws: Workspace, blob_id: str) -> bool:
     """Whether add stored every object of the manifest blob `blob_id`, and none has left
     the store since."""
-    mark = ws.store.removal_mark()
+    mark = removal_mark(ws.store.root)
     return bool(mark) and f"{blob_id} {mark}" in _read(ws)
 
 
