@@ -212,6 +212,6 @@ def test_drop_flushes_what_another_add_promised_after_it_began(tmp_path: Path, r
         write(a, "data/g.txt", "added meanwhile\n")
         eosvc(a, "add")  # another process: a new promise
         assert promised(a)
-        result = drop(ws, ["data/f.txt"])
+        result = drop(ws, [str(a / "data/f.txt")])  # (paths as the CLI gets them: from the cwd)
         assert result.dropped == ["data/f.txt"]
         assert promised(a) == {}
