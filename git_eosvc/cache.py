@@ -13,12 +13,11 @@ import errno
 import os
 import stat
 import time
-from contextlib import suppress
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from .atomic import copy_fd, write_all
-from .durability import make_durable, mark_removal, settle
+from .durability import make_durable, removing, settle
 from .errors import IntegrityError, OperationError, UsageError
 from .hashing import Sha256, hash_bytes, hash_file, is_sha256, read_small
 from .paths import safe_dest
@@ -328,12 +327,8 @@ class Store:
                              hint="run `git eosvc checkout` again to download it")
 
     def _remove_damaged(self, path: Path) -> None:
-        """Damaged bytes vouched for nothing: they go even if the mark cannot change."""
-        with suppress(OperationError):
-            mark_removal(self.root)
-        unlink_quiet(path)
-        with suppress(OperationError):
-            mark_removal(self.root)  # again: an add between the two vouched under a void mark
+        with removing(self.root, strict=False):  # damaged bytes go even if the mark cannot change
+            unlink_quiet(path)
 
     def _write_copy(self, src: Path, tmp: Path, reflink: bool) -> None:
         sfd = os.open(src, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))

@@ -26,9 +26,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import socket
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from .atomic import fsync_path, sync_filesystem, trusted_syncfs, write_all, write_atomic
 from .errors import OperationError
@@ -59,6 +59,27 @@ def removal_mark(root: Path, create: bool = False) -> str:
         return mark_removal(root) if create else ""
 
 
+@contextmanager
+def removing(root: Path, strict: bool = True) -> Iterator[None]:
+    """Around removals from the store: the mark changes before (no word survives them)
+    and after (an add during them gave its word under the first new mark). `strict`:
+    OperationError when the mark can neither change nor go, before anything is removed;
+    else (damaged bytes, which vouched for nothing) the removals happen anyway."""
+    try:
+        mark_removal(root)
+    except OperationError:
+        if strict:
+            raise
+    try:
+        yield
+    finally:
+        try:
+            mark_removal(root)
+        except OperationError:
+            if strict:
+                raise
+
+
 def mark_removal(root: Path) -> str:
     """A new removal mark; where none can be written the mark goes, so "" is the mark and
     vouches for nothing. OperationError (remove nothing) when it can do neither."""
@@ -85,6 +106,8 @@ def _mine() -> str | None:
 
 
 def _host() -> str:
+    import socket  # only when lists are written or found: not on every hook's path
+
     return hashlib.sha1(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
 
 
@@ -120,13 +143,16 @@ def promise(root: Path, oids: Iterable[str]) -> bool:
 
 def make_durable(root: Path, staged: Sequence[tuple[Path, Sha256]], defer: bool = False) -> None:
     """Before the renames of `staged` (temp file, oid) into the store at `root`: their
-    bytes on disk (one syncfs, else an fsync each) or, with `defer`, promised. OSError
-    when a flush failed."""
+    bytes on disk (one syncfs, else an fsync each) or, with `defer`, promised.
+    OperationError when a flush failed: then none may be renamed."""
     if not staged or (defer and promise(root, [oid for _, oid in staged])):
         return
-    if not sync_filesystem(root):
-        for tmp, _ in staged:
-            fsync_path(tmp)
+    try:
+        if not sync_filesystem(root):
+            for tmp, _ in staged:
+                fsync_path(tmp)
+    except OSError as exc:
+        raise _flush_failed(root, exc) from None
 
 
 def settle(root: Path, object_path: Callable[[Sha256], Path],
@@ -161,11 +187,15 @@ def settle(root: Path, object_path: Callable[[Sha256], Path],
         try:
             _flush(root, object_path, now)
         except OSError as exc:
-            raise OperationError(f"cannot flush the local store ({root}) to disk: {exc.strerror or exc}",
-                                 hint="check the disk; the objects add stored may not be on it") from None
+            raise _flush_failed(root, exc) from None
         for path in now:
             _unlink(path)
     return damaged
+
+
+def _flush_failed(root: Path, exc: OSError) -> OperationError:
+    return OperationError(f"cannot flush the local store ({root}) to disk: {exc.strerror or exc}",
+                          hint="check the disk; the objects add stored may not be on it")
 
 
 def _flush(root: Path, object_path: Callable[[Sha256], Path], lists: list[Path]) -> None:

@@ -9,7 +9,7 @@ from typing import Mapping, Sequence
 from ..access import Section
 from ..cache import unlink_quiet
 from ..durability import make_durable, removal_mark
-from ..errors import OperationError, UsageError
+from ..errors import UsageError
 from ..hashing import Sha256
 from ..manifest import Entry, Manifest
 from ..paths import under_any
@@ -111,12 +111,9 @@ def store_files(ws: Workspace, entries: Sequence[Entry], kept: Mapping[str, Path
             del unique[e.oid]
             staged.append((tmp, e.oid))
     new = sum(not ws.store.has(oid) for _, oid in staged)
-    try:
-        # every one (or promised) before any name points at it: an object present now may
-        # be removed by a gc before its install, which then renames this copy into place
-        make_durable(ws.store.root, staged, defer=True)
-    except OSError as exc:
-        raise OperationError(f"cannot flush the local store to disk: {exc.strerror or exc}") from None
+    # every one (or promised) before any name points at it: an object present now may be
+    # removed by a gc before its install, which then renames this copy into place
+    make_durable(ws.store.root, staged, defer=True)
     for tmp, oid in staged:
         ws.store.install(tmp, oid)  # drops tmp if the object is there already
     return new + ws.store.add_files([(path, oid) for oid, path in unique.items()],

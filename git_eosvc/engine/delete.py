@@ -51,7 +51,7 @@ def delete(ws: Workspace, targets: Sequence[tuple[Section, str]], everything: bo
             ws.store.add_file(ws.workdir / path, entry.oid)  # first: never lose a byte
             if path not in manifest or manifest[path].oid != entry.oid:
                 result.saved.append((path, entry.oid))
-        ws.store.settle()  # the copies just saved (and any other `add`'s) are on disk first
+        ws.store.settle()  # what another `add` promised since this command began is flushed too
         for path in sorted(here):
             try:
                 safe_dest(ws.workdir, path).unlink()

@@ -18,11 +18,12 @@ import os
 import re
 import time
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..access import MANIFESTS
-from ..durability import mark_removal
+from ..durability import removing
 from ..errors import EosvcError, UsageError
 from ..gcplan import LocalPlan, StoreObject, local_candidates, manifest_oids, plan_local
 from ..gitproc import run_git
@@ -312,9 +313,9 @@ def gc_local(ws: Workspace, grace: float, dry_run: bool = False, history: bool =
     if dry_run:
         return result
     cutoff = now - grace
-    if plan.remove:
-        mark_removal(ws.store.root)  # first: what add vouched for (engine/vouch.py) is void from here
-    with Progress(0, "gc: remove", items=len(plan.remove)) as progress:
+    # what add vouched for (engine/vouch.py) is void from the first removal on
+    with removing(ws.store.root) if plan.remove else nullcontext(), \
+            Progress(0, "gc: remove", items=len(plan.remove)) as progress:
         for o in plan.remove:
             path = ws.store.object_path(o.oid)
             try:
@@ -330,7 +331,5 @@ def gc_local(ws: Workspace, grace: float, dry_run: bool = False, history: bool =
             result.removed += 1
             result.freed += o.size
             progress.update(0, items=1)
-    if plan.remove:
-        mark_removal(ws.store.root)  # and after: an add during the removals vouched under the first
     result.tmp_removed = ws.store.prune_tmp(max(grace, 24 * 3600.0))
     return result
