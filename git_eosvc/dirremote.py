@@ -234,7 +234,7 @@ class DirectoryBackend:
             raise TransferError(f"not a key of this remote: {key!r}")
         return self.bucket_dir(bucket) / key
 
-    def put_bytes(self, bucket: str, key: str, data: bytes) -> None:
+    def put_bytes(self, bucket: str, key: str, data: bytes | memoryview) -> None:
         """Write one key: a temporary file beside it, fsync, then a rename."""
         self._check_root()
         problem = self._bucket_problem(bucket)

@@ -71,9 +71,14 @@ def make_client(settings: Settings, credentials: Credentials | None, jobs: int) 
         "read_timeout": 60,
         "user_agent_extra": f"git-eosvc/{__version__}",
     }
+    # Bodies travel with UNSIGNED-PAYLOAD and a checksum header the server verifies: every
+    # byte we upload is content-addressed and checked against its sha256 on every read, so a
+    # signed payload adds only a second sha256 of each body (over plain http botocore would
+    # sign every payload; over https it already signs none that carries a checksum).
+    options["s3"] = {"payload_signing_enabled": False}
     if settings.endpoint:
         # S3-compatible servers rarely serve virtual-hosted bucket names.
-        options["s3"] = {"addressing_style": "path"}
+        options["s3"]["addressing_style"] = "path"
     optional = {
         # S3-compatible servers choke on the CRC32 checksums newer botocore adds by default.
         "request_checksum_calculation": "when_required",
@@ -94,26 +99,15 @@ def make_client(settings: Settings, credentials: Credentials | None, jobs: int) 
                                  config=Config(**options), **keys)
 
 
-class FileSlice:
-    """A read-only window of an open file, seekable so botocore can rewind it to retry or
-    to sign the payload, without holding a whole part in memory."""
+class _Body:
+    """A read-only request body of `_length` bytes, seekable so botocore can rewind it to
+    retry; subclasses say how to read."""
 
-    def __init__(self, f: BinaryIO, offset: int, length: int) -> None:
-        self._f = f
-        self._start = offset
-        self._length = length
-        self._pos = 0
+    _length = 0
+    _pos = 0
 
-    def read(self, n: int | None = -1) -> bytes:
-        remaining = self._length - self._pos
-        if remaining <= 0:
-            return b""
-        if n is None or n < 0 or n > remaining:
-            n = remaining
-        self._f.seek(self._start + self._pos)
-        data = self._f.read(n)
-        self._pos += len(data)
-        return data
+    def __len__(self) -> int:
+        return self._length
 
     def seek(self, pos: int, whence: int = os.SEEK_SET) -> int:
         base = {os.SEEK_SET: 0, os.SEEK_CUR: self._pos, os.SEEK_END: self._length}[whence]
@@ -128,6 +122,41 @@ class FileSlice:
 
     def readable(self) -> bool:
         return True
+
+
+class BufferBody(_Body):
+    """A buffer as a body that hands out views, not copies: urllib3 sends a body block by
+    block, and a `bytes` body goes through a BytesIO that copies every block."""
+
+    def __init__(self, data: bytes | memoryview) -> None:
+        self._view = memoryview(data).cast("B")
+        self._length = len(self._view)
+
+    def read(self, n: int | None = -1) -> memoryview:
+        end = self._length if n is None or n < 0 else min(self._pos + n, self._length)
+        block = self._view[self._pos:end]
+        self._pos = end
+        return block
+
+
+class FileSlice(_Body):
+    """A window of an open file as a body, without holding a whole part in memory."""
+
+    def __init__(self, f: BinaryIO, offset: int, length: int) -> None:
+        self._f = f
+        self._start = offset
+        self._length = length
+
+    def read(self, n: int | None = -1) -> bytes:
+        remaining = self._length - self._pos
+        if remaining <= 0:
+            return b""
+        if n is None or n < 0 or n > remaining:
+            n = remaining
+        self._f.seek(self._start + self._pos)
+        data = self._f.read(n)
+        self._pos += len(data)
+        return data
 
 
 def hash_range(f: BinaryIO, offset: int, length: int, md5: bool = False) -> tuple[bytes, bytes]:

@@ -24,9 +24,10 @@ after it get the fault (`times=None`: every one from the nth on). Faults:
     Flip(offset=n)                            the response body with byte n inverted
     Flip(offset=n, stage="request")           the request body with byte n inverted
 
-With `verify_sha256=True` the proxy also does what S3 does and moto does not: a request
-body that does not match its `x-amz-checksum-sha256` header is refused with 400 BadDigest
-and never reaches the server (such bodies are buffered whole to be checked).
+With `verify_checksums=True` the proxy also does what S3 does and moto does not: a request
+body that does not match its `x-amz-checksum-sha256` or `x-amz-checksum-crc32` header is
+refused with 400 BadDigest and never reaches the server (such bodies are buffered whole to
+be checked).
 
 A body fault past the end of a body does nothing. Every request is logged in `hits` with
 the status the client saw and the fault it actually got (`faulted()`), so a test can
@@ -47,6 +48,7 @@ import socket
 import socketserver
 import struct
 import threading
+import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Literal, TypedDict
@@ -177,6 +179,10 @@ class Hit:
     range: str | None
     status: int | None  # the status the client saw (None: no response head)
     fault: str | None
+    headers: tuple[tuple[str, str], ...] = ()  # as the client sent them
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
 
 
 class _Closed(Exception):
@@ -392,8 +398,8 @@ class _Handler(socketserver.BaseRequestHandler):
             client.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
         client_body = _ClientBody(rfile, fields, fault)
         body: Iterable[bytes] = client_body
-        checksum = request.header("x-amz-checksum-sha256")
-        if proxy.verify_sha256 and checksum and request.header("transfer-encoding") is None:
+        sha256, crc32 = request.header("x-amz-checksum-sha256"), request.header("x-amz-checksum-crc32")
+        if proxy.verify_checksums and (sha256 or crc32) and request.header("transfer-encoding") is None:
             # As S3 does: the whole body must match the checksum the client named.
             data = bytearray()
             try:
@@ -402,9 +408,10 @@ class _Handler(socketserver.BaseRequestHandler):
             except _Cut:
                 proxy._log(request, None, fault)
                 raise _ResetClient() from None
-            if base64.b64encode(hashlib.sha256(data).digest()).decode() != checksum:
+            if (sha256 and base64.b64encode(hashlib.sha256(data).digest()).decode() != sha256) or \
+                    (crc32 and base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode() != crc32):
                 client.sendall(_error_document(Status(400, "BadDigest"), target,
-                                               "The SHA256 you specified did not match the calculated checksum."))
+                                               "The checksum you specified did not match the calculated checksum."))
                 proxy._log(request, 400, fault if client_body.flipped else None)
                 return False
             body = [bytes(data)]
@@ -492,12 +499,12 @@ class FaultProxy:
     """The proxy. `with FaultProxy(upstream_url) as proxy:` … `proxy.url` is the endpoint."""
 
     def __init__(self, upstream: str, *, timeout: float = 30.0, lifetime: float = 600.0,
-                 verify_sha256: bool = False, anonymous_upstream: str | None = None) -> None:
+                 verify_checksums: bool = False, anonymous_upstream: str | None = None) -> None:
         self.upstream = _loopback(upstream)
         # Unsigned requests go here instead (a read-only server holding only what anyone may
         # read), so one endpoint behaves like S3 with a public-read bucket policy.
         self.anonymous_upstream = _loopback(anonymous_upstream) if anonymous_upstream else None
-        self.verify_sha256 = verify_sha256
+        self.verify_checksums = verify_checksums
         self.timeout = timeout
         self.lifetime = lifetime
         self.rules: list[Rule] = []
@@ -600,7 +607,7 @@ class FaultProxy:
     def _log(self, request: Request, status: int | None, fault: Fault | None) -> None:
         with self._lock:
             self._hits.append(Hit(request.method, request.target, request.header("range"), status,
-                                 fault.name if fault is not None else None))
+                                 fault.name if fault is not None else None, tuple(request.fields)))
 
     def _track(self, sock: socket.socket) -> None:
         with self._lock:

@@ -74,8 +74,8 @@ def loose_layout(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def proxy(s3: S3, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:
     """The fault proxy in front of moto; every git-eosvc process (hooks too) talks to it.
-    It checks each uploaded body against its x-amz-checksum-sha256, as S3 does."""
-    with FaultProxy(s3.endpoint, timeout=30, lifetime=300, verify_sha256=True) as p:
+    It checks each uploaded body against its x-amz-checksum-* header, as S3 does."""
+    with FaultProxy(s3.endpoint, timeout=30, lifetime=300, verify_checksums=True) as p:
         monkeypatch.setenv("EOSVC_ENDPOINT_URL", p.url)
         yield p
 

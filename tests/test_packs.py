@@ -257,6 +257,35 @@ def test_directory_remote_packs_too(tmp_path: Path, remote: Path, monkeypatch: p
 
 
 
+def test_a_pack_spoiled_on_the_way_up_is_refused_and_lands_on_the_next_push(
+        s3: S3, remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pack bodies travel unsigned (UNSIGNED-PAYLOAD: no second sha256 of every byte) with
+    a CRC32 the server checks, as S3 does (the proxy checks it here; moto does not): a byte
+    flipped on the way fails the push by name and keeps the branch off the remote; the next
+    push lands byte-identical bytes."""
+    from faultproxy import FaultProxy, Flip
+
+    monkeypatch.setenv("EOSVC_CHUNK_MIN", str(MiB))
+    files = {**many(40), "data/big.bin": os.urandom(3 * MiB)}
+    with FaultProxy(s3.endpoint, timeout=30, lifetime=300, verify_checksums=True) as proxy:
+        monkeypatch.setenv("EOSVC_ENDPOINT_URL", proxy.url)
+        proxy.add(Flip(offset=1000, stage="request"), method="PUT", target=r"\.pack$", times=None)
+        a = committed(tmp_path, remote, files)
+        proc = git(a, "push", "-q", "-u", "origin", "main", check=False)
+        assert proc.returncode != 0 and "BadDigest" in proc.stderr, proc.stderr
+        assert git(a, "ls-remote", "origin", "main").stdout == ""
+        puts = proxy.seen("PUT", r"\.pack$")
+        assert puts and all(h.status == 400 and h.fault for h in puts)
+        assert all(h.header("x-amz-content-sha256") == "UNSIGNED-PAYLOAD" and h.header("x-amz-checksum-crc32")
+                   for h in puts)
+        assert not [k for k in s3.keys(s3.public_bucket) if k.endswith(".pack")]  # none reached the server
+        proxy.clear()
+        git(a, "push", "-q", "-u", "origin", "main")
+        assert [h.status for h in proxy.seen("PUT", r"\.pack$")] == [200] * len(proxy.seen("PUT", r"\.pack$"))
+        b, _ = fresh(tmp_path, remote, "b")
+        assert snapshot(b, "data") == files
+
+
 def test_pack_transfers_retry_faults_and_store_nothing_wrong(s3: S3, remote: Path, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """Through the fault proxy: a 500 on a pack's PUT, then a 503, a reset mid-body and a
