@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 from .chunker import chunks_of
+from .localchunks import LocalChunks, read_held
 from .errors import IntegrityError, TransferError
 from .hashing import Sha256
 from .packfmt import MiB, Chunk, Cutter, Slot, coalesce, cut_packs, decode_recipe, encode_index, encode_recipe, pack_key, \
@@ -110,9 +111,10 @@ class PackIO:
     """Packed uploads and downloads for one bucket at a time, over `backend`."""
 
     def __init__(self, backend: KeyBackend, indexes: PackIndexes, repo: str, parallel: Pool,
-                 pack_size: int = PACK_SIZE) -> None:
+                 pack_size: int = PACK_SIZE, local: LocalChunks | None = None) -> None:
         self.backend = backend
         self.indexes = indexes
+        self.local = local or LocalChunks(None)
         self.repo = repo
         self._parallel = parallel
         self.pack_size = pack_size
@@ -179,8 +181,11 @@ class PackIO:
             built.append(Entry("f", item.oid, len(data), data=data))
         for run in cut_packs([e.length for e in built], self.pack_size):
             name, why = self._write_pack(bucket, [built[i] for i in run], progress, count=False)
-            for i in run if not name else ():
-                failed.setdefault(built[i].oid, why)
+            for entry in (built[i] for i in run):
+                if not name:
+                    failed.setdefault(entry.oid, why)
+                elif entry.data is not None:  # kept: a pull of its next version copies its chunks
+                    self.local.remember(entry.oid, entry.data)
         outcomes: list[Outcome] = []
         for item in items:
             if item.oid in failed:
@@ -219,14 +224,14 @@ class PackIO:
         outcomes: dict[Sha256, Outcome] = {}
         sizes = {i.oid: i.size for i in items}
 
-        def keep(slot: Slot, data: bytes) -> None:
+        def keep(slot: Slot, data: memoryview) -> None:
             outcomes[slot.oid] = run_item(lambda: self._adopt_bytes(bucket, slot, data, sizes[slot.oid], store,
                                                                     progress))
 
         self._read_slots(bucket, [loc.objects[i.oid] for i in whole], keep)
         texts: dict[Sha256, bytes] = {}
         self._read_slots(bucket, [loc.recipes[i.oid] for i in built],
-                         lambda slot, data: texts.__setitem__(slot.oid, data))
+                         lambda slot, data: texts.__setitem__(slot.oid, bytes(data)))
         for item in built:
             outcomes[item.oid] = run_item(lambda: self._rebuild(bucket, item, texts.get(item.oid), store, progress))
         for item in whole + built:
@@ -235,9 +240,9 @@ class PackIO:
             outcomes.setdefault(item.oid, (0, f"could not read {item.oid.short} from its pack"))
         return outcomes
 
-    def _read_slots(self, bucket: str, slots: Sequence[Slot], each: Callable[[Slot, bytes], None]) -> None:
-        """Ranged reads of the slots, coalesced; `each(slot, its bytes)` for every slot read.
-        A read that fails leaves its slots out (their items fail with the reason)."""
+    def _read_slots(self, bucket: str, slots: Sequence[Slot], each: Callable[[Slot, memoryview], None]) -> None:
+        """Ranged reads of the slots, coalesced; `each(slot, a view of its bytes)` for every
+        slot read. A read that fails leaves its slots out (their items fail with the reason)."""
         reads = list(coalesce(slots, limit=self.pack_size))
 
         def one(read: tuple[str, int, int, list[Slot]]) -> None:
@@ -247,11 +252,12 @@ class PackIO:
                 raise TransferError(f"pack {pack} is missing from bucket {bucket}")
             view = memoryview(data)
             for slot in members:
-                each(slot, bytes(view[slot.offset - start:slot.offset - start + slot.length]))
+                each(slot, view[slot.offset - start:slot.offset - start + slot.length])
 
         self._parallel(one, reads)
 
-    def _adopt_bytes(self, bucket: str, slot: Slot, data: bytes, size: int, store: Store, progress: Progress) -> int:
+    def _adopt_bytes(self, bucket: str, slot: Slot, data: memoryview, size: int, store: Store,
+                     progress: Progress) -> int:
         if len(data) != size or hashlib.sha256(data).hexdigest() != slot.oid:
             raise Failed(f"object {slot.oid} in pack {slot.pack} of bucket {bucket} is corrupt "
                          "(sha256 mismatch); it was not used")
@@ -278,31 +284,45 @@ class PackIO:
         except IntegrityError as e:
             raise Failed(e.message) from None
         loc = self.indexes.load(bucket, packs)
-        absent = [c for c in chunks if c.oid not in loc.chunks]
-        if absent:
-            raise Failed(f"{len(absent)} chunk(s) of {item.oid.short} are in no pack of bucket {bucket}")
         at: dict[Sha256, list[int]] = {}
         for c in chunks:
             at.setdefault(c.oid, []).append(c.offset)
+        held = self.local.find(store, packs, set(at))
+        absent = [oid for oid in at if oid not in loc.chunks and oid not in held]
+        if absent:
+            raise Failed(f"{len(absent)} chunk(s) of {item.oid.short} are in no pack of bucket {bucket}")
         tmp = store.tmp_path()
         try:
             with open(tmp, "xb") as out:
                 out.truncate(item.size)
             fd = os.open(tmp, os.O_WRONLY)
             try:
-                def place(slot: Slot, data: bytes) -> None:
-                    for offset in at[slot.oid]:
+                def place(oid: Sha256, data: bytes | memoryview) -> None:
+                    for offset in at[oid]:
                         os.pwrite(fd, data, offset)
-                    progress.update(len(data) * len(at[slot.oid]))
+                    progress.update(len(data) * len(at[oid]))
 
-                self._read_slots(bucket, sorted({loc.chunks[c.oid] for c in chunks}, key=lambda s: (s.pack, s.offset)),
-                                 place)
+                # Chunks an old version in the store shares are copied from it; the rest
+                # (and any held copy that no longer hashes right) come from the packs.
+                fetch = [oid for oid in at if oid not in held]
+                for oid, where in held.items():
+                    data = read_held(oid, where)
+                    if data is not None:
+                        place(oid, data)
+                    elif oid in loc.chunks:
+                        fetch.append(oid)
+                    else:
+                        raise Failed(f"a chunk of {item.oid.short} is in no pack of bucket {bucket}, "
+                                     f"and its copy in the local store is damaged")
+                self._read_slots(bucket, sorted({loc.chunks[oid] for oid in fetch}, key=lambda s: (s.pack, s.offset)),
+                                 lambda slot, data: place(slot.oid, data))
             finally:
                 os.close(fd)
             try:
                 store.adopt(tmp, item.oid, durable=False)  # hashed whole: the manifest's sha256 decides
             except IntegrityError:
                 raise Failed(corrupt) from None
+            self.local.remember(item.oid, text)
         except TransferError as e:
             raise Failed(e.message) from None
         except OSError as e:

@@ -21,6 +21,7 @@ from .credentials import Credentials
 from .dirremote import DirectoryBackend
 from .errors import TransferError
 from .hashing import Sha256
+from .localchunks import LocalChunks
 from .packio import PackIO
 from .packs import PackIndexes
 from .progress import Progress
@@ -77,7 +78,8 @@ class Remote:
         jobs = max(1, settings.jobs)
         self.indexes = PackIndexes(self.backend, settings.repo, index_cache, Pool(jobs, "eosvc-index"))
         # at most 8 packs (16 MiB each) in memory at once, whatever `jobs` is
-        self.packio = PackIO(self.backend, self.indexes, settings.repo, Pool(min(jobs, 8), "eosvc-pack"))
+        self.packio = PackIO(self.backend, self.indexes, settings.repo, Pool(min(jobs, 8), "eosvc-pack"),
+                             local=LocalChunks(index_cache / "recipes" if index_cache is not None else None))
 
     @property
     def is_directory(self) -> bool:

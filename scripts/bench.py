@@ -16,7 +16,8 @@ Git LFS: `git lfs`). Workloads (`--only` / `--skip`):
   large   B = 4 x 256 MiB: push (<= 1.2x the fastest peer), pull into a fresh clone
           (recorded); `add` vs hashlib's sha256 over the same bytes (>= 0.8x its throughput)
   append  a 256 MiB CSV pushed, 1 % more rows appended, pushed again: the bytes that second
-          push uploads, as a % of the file (target <= 3 %)
+          push uploads, as a % of the file (target <= 3 %); and what `git pull` (and the
+          tool's pull) downloads into a clone that held the first version (recorded)
   hash    git_eosvc.hashing.hash_file of a 1 GiB file vs `sha256sum` (>= 80 %)
   watch   `git eosvc watch` over 10,000 unchanged files: steady-state CPU (< 2 % of a core)
   local   (slow, only with `--only local`) first add and no-op status at 1k/10k/100k files:
@@ -382,20 +383,27 @@ class Bench:
                     tool.add(wd)
                     tool.commit(wd, "v1")
                 tool.push(wd)
+                clone = self.work / f"{wd.name}-clone"  # holds v1 when v2 is pushed
+                tool.clone(wd, clone)
+                tool.pull(clone)
                 with open(wd / "data" / "table.csv", "ab") as f:
                     f.write(extra.read_bytes())
                 if tool.has_add:
                     self.measure("append", "add (after the append)", tool.name, lambda: tool.add(wd))
                     tool.commit(wd, "v2")
                 self.measure("append", "push (after the append)", tool.name, lambda: tool.push(wd), count=True)
-                self.finish(tool, wd)
+                self.measure("append", "pull (after the append)", tool.name, lambda: tool.update(clone), count=True)
+                if problem := same_tree(wd / "data", clone / "data"):
+                    raise SystemExit(f"bench: {tool.name} pulled an incomplete copy: {problem}")
+                self.finish(tool, wd, clone)
         self.table("append", title + f" (file after the append: {final:,} bytes)",
                    {"push (after the append)": Target("pct", 3.0, of=final)})
-        for name, samples in self.samples["append"]["push (after the append)"].items():
-            up = statistics.median(s.counts["bytes_up"] for s in samples)
-            print(f"  {name:<17} uploaded {up / final * 100:6.2f} % of the file")
-            self.results["workloads"]["append"]["steps"]["push (after the append)"][name]["pct_of_file"] = \
-                round(up / final * 100, 3)
+        for step, moved, verb in (("push (after the append)", "bytes_up", "uploaded"),
+                                  ("pull (after the append)", "bytes_down", "downloaded")):
+            for name, samples in self.samples["append"][step].items():
+                pct = statistics.median(s.counts[moved] for s in samples) / final * 100
+                print(f"  {name:<17} {verb} {pct:6.2f} % of the file ({step})")
+                self.results["workloads"]["append"]["steps"][step][name]["pct_of_file"] = round(pct, 3)
 
     def local(self, counts: list[int], size: int) -> None:
         """First add and no-op status at each file count (the tools with an add step)."""

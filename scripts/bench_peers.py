@@ -94,6 +94,12 @@ class Tool:
         """Bring the data into the clone at dest (timed)."""
         raise NotImplementedError
 
+    def update(self, dest: Path) -> None:
+        """Bring the clone at dest, which holds the data of an older commit, up to date
+        (timed): `git pull`, then the tool's own pull."""
+        run(dest, self.env, "git", "pull", "-q")
+        self.pull(dest)
+
     def status(self, wd: Path) -> None:
         """The tool's local status with nothing to do."""
         raise NotImplementedError
@@ -126,6 +132,9 @@ class Eosvc(Tool):
 
     def pull(self, dest: Path) -> None:
         run(dest, self.env, "git", "eosvc", "install")
+
+    def update(self, dest: Path) -> None:
+        run(dest, self.env, "git", "pull", "-q")  # the hooks bring the bytes
 
     def status(self, wd: Path) -> None:
         run(wd, self.env, "git", "eosvc", "status")
@@ -177,6 +186,9 @@ class Boto3(Tool):
     def clone(self, wd: Path, dest: Path) -> None:
         dest.mkdir()
         self.prefixes[dest] = self.prefixes[wd]
+
+    def update(self, dest: Path) -> None:
+        self.pull(dest)  # no versions to compare: everything again
 
     def pull(self, dest: Path) -> None:
         prefix, s3 = self.prefixes[dest], self.site.s3
@@ -282,6 +294,9 @@ class Lfs(Tool):
 
     def pull(self, dest: Path) -> None:
         run(dest, self.env, "git", "lfs", "pull")
+
+    def update(self, dest: Path) -> None:
+        run(dest, self.env, "git", "pull", "-q")  # the smudge filter brings the bytes
 
     def status(self, wd: Path) -> None:
         run(wd, self.env, "git", "status", "--porcelain")

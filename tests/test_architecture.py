@@ -25,7 +25,8 @@ LAYERS = [
     {"engine", "eosvc", "init", "install", "hookscript", "doctor"},
     {"conflicts", "repo", "gitproc", "access", "lock", "config", "scan", "lstats", "filehash", "staging", "statcache", "cache", "durability", "remote", "s3client",
      "s3list", "s3base", "s3backend", "dirremote", "transfer", "credentials", "eosvc_layout", "s3import", "gcplan",
-     "review", "review_md", "merge", "plan", "ignore", "release", "packs", "packio", "packfmt", "chunker"},
+     "review", "review_md", "merge", "plan", "ignore", "release", "packs", "packio", "packfmt", "chunker",
+     "localchunks"},
     {"manifest", "paths", "atomic", "hashing", "progress", "errors", "ui", "__init__"},
 ]
 

@@ -135,6 +135,52 @@ def test_appending_to_a_large_csv_uploads_about_the_appended_bytes(s3: S3, remot
     assert (b / "data/table.csv").read_bytes() == first
 
 
+def _pack_bytes_read(hits: list) -> int:  # type: ignore[type-arg]
+    """The bytes the ranged GETs of packs among `hits` asked for."""
+    total = 0
+    for h in hits:
+        if h.method == "GET" and h.target.split("?")[0].endswith(".pack") and h.range:
+            first, last = h.range.removeprefix("bytes=").split("-")
+            total += int(last) - int(first) + 1
+    return total
+
+
+@pytest.mark.parametrize("damaged", [False, True], ids=["intact", "old-version-damaged"])
+def test_pulling_appended_rows_copies_the_shared_chunks_from_the_store(
+        s3: S3, remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damaged: bool) -> None:
+    """A clone that holds the old version pulls the new one with plain `git pull`: the
+    chunks they share come from its store, only about the appended bytes from the packs.
+    A damaged old copy is read around (its bad chunk fetched), never copied in."""
+    from faultproxy import FaultProxy
+
+    monkeypatch.setenv("EOSVC_CHUNK_MIN", str(MiB))
+    first = csv_bytes(120_000)  # ~5 MiB
+    a = push_files(tmp_path, remote, {"data/table.csv": first})
+    b, _ = fresh(tmp_path, remote, "b")
+    assert (b / "data/table.csv").read_bytes() == first
+    if damaged:  # a byte flipped in the store's copy (a new inode: the work tree is untouched)
+        old = next((b / ".git/eosvc/objects/sha256").rglob(hashlib.sha256(first).hexdigest()))
+        spoiled = bytearray(first)
+        spoiled[len(first) // 2] ^= 0xFF
+        (old.parent / "spoiled").write_bytes(spoiled)
+        os.replace(old.parent / "spoiled", old)
+    grown = first + csv_bytes(1_200, start=120_000)  # 1 % more rows
+    write(a, "data/table.csv", grown)
+    eosvc(a, "add")
+    git(a, "commit", "-qam", "more rows")
+    git(a, "push", "-q")
+    with FaultProxy(s3.endpoint, timeout=30, lifetime=300) as proxy:
+        monkeypatch.setenv("EOSVC_ENDPOINT_URL", proxy.url)
+        git(b, "pull", "-q")
+        assert (b / "data/table.csv").read_bytes() == grown
+        read = _pack_bytes_read(proxy.hits)
+        assert read < (0.2 if damaged else 0.05) * len(grown), (read, len(grown))
+        proxy.clear()
+        c, _ = fresh(tmp_path, remote, "c")  # holds no old version: reads it all
+        assert (c / "data/table.csv").read_bytes() == grown
+        assert _pack_bytes_read(proxy.hits) >= len(grown)
+
+
 def _corrupt(s3: S3, bucket: str, key: str, offset: int) -> None:
     client = s3.client()
     data = bytearray(client.get_object(Bucket=bucket, Key=key)["Body"].read())
