@@ -19,7 +19,7 @@ from typing import Iterable, Iterator, Sequence
 from .atomic import copy_fd, write_all
 from .durability import make_durable, removing, settle
 from .errors import IntegrityError, OperationError, UsageError
-from .hashing import Sha256, hash_bytes, hash_file, is_sha256, read_small
+from .hashing import Sha256, hash_bytes, hash_file, is_sha256, local_jobs, read_small
 from .paths import safe_dest
 
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
@@ -177,7 +177,7 @@ class Store:
             except Exception as exc:  # reported below, after the batch's temp files are removed
                 return exc
 
-        with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(todo)))) as pool:
+        with ThreadPoolExecutor(max_workers=min(local_jobs(jobs), len(todo))) as pool:
             for start in range(0, len(todo), batch):
                 staged = list(pool.map(stage, todo[start:start + batch]))
                 ready = [s for s in staged if not isinstance(s, Exception)]

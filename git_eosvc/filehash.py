@@ -12,7 +12,7 @@ import stat as _stat
 from pathlib import Path
 from typing import Callable, Union
 
-from .hashing import CHUNK, Sha256, hash_file
+from .hashing import CHUNK, Sha256, hash_file, local_jobs
 from .progress import Progress
 from .staging import Staging
 from .statcache import stat_key
@@ -85,9 +85,9 @@ def hash_all(todo: list[Todo], jobs: int, keep: Keep | None = None) -> list[Outc
 
     total = sum(t[2].st_size for t in todo)
     with Progress(total, "hash", items=len(todo)) as progress:
-        if jobs <= 1 or len(todo) == 1 or total < 4 * CHUNK:
+        if local_jobs(jobs) <= 1 or len(todo) == 1 or total < 4 * CHUNK:
             return [_counted(one(t), progress) for t in todo]
-        return _hash_parallel(todo, jobs, lambda t: _counted(one(t), progress))
+        return _hash_parallel(todo, local_jobs(jobs), lambda t: _counted(one(t), progress))
 
 
 def _counted(outcome: Outcome, progress: Progress) -> Outcome:

@@ -39,6 +39,14 @@ class Sha256(str):
 EMPTY = Sha256(hashlib.sha256(b"").hexdigest())
 
 
+def local_jobs(jobs: int) -> int:
+    """Threads for work on local files (hashing, storing): `jobs` (eosvc.jobs, sized for
+    the network), but no more than the CPUs. Small-file work is system calls; beyond the
+    CPUs more threads only fight over the GIL and the kernel's locks: the first `add` of
+    100,000 files took 66 s with 16 threads on 2 CPUs, 36-40 s with 2."""
+    return max(1, min(jobs, os.cpu_count() or 1))
+
+
 def hash_bytes(data: bytes) -> Sha256:
     return Sha256(hashlib.sha256(data).hexdigest())
 
