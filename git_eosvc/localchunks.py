@@ -19,7 +19,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, Iterator, Mapping
 
 from .atomic import write_atomic
 from .errors import IntegrityError
@@ -91,16 +91,29 @@ class LocalChunks:
             return dict(self._packs)
 
 
-def read_held(chunk: Sha256, where: Held) -> bytes | None:
-    """The chunk's bytes from the store, or None unless they still hash to `chunk`."""
-    try:
-        with open(where.source, "rb") as f:
-            data = os.pread(f.fileno(), where.length, where.offset)
-    except OSError:
-        return None
-    if len(data) != where.length or hashlib.sha256(data).hexdigest() != chunk:
-        return None
-    return data
+def read_held(held: Mapping[Sha256, Held]) -> Iterator[tuple[Sha256, bytes | None]]:
+    """Each held chunk and its bytes from the store, or None unless they still hash to it;
+    each store object is opened once, not once per chunk."""
+    by_source: dict[Path, list[tuple[Sha256, Held]]] = {}
+    for oid, where in held.items():
+        by_source.setdefault(where.source, []).append((oid, where))
+    for source, members in by_source.items():
+        try:
+            fd = os.open(source, os.O_RDONLY)
+        except OSError:
+            yield from ((oid, None) for oid, _ in members)
+            continue
+        try:
+            for oid, where in members:
+                try:
+                    data = os.pread(fd, where.length, where.offset)
+                except OSError:
+                    yield oid, None
+                    continue
+                ok = len(data) == where.length and hashlib.sha256(data).hexdigest() == oid
+                yield oid, data if ok else None
+        finally:
+            os.close(fd)
 
 
 def _packs_named(path: Path) -> set[str]:

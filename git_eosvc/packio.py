@@ -305,8 +305,7 @@ class PackIO:
                 # Chunks an old version in the store shares are copied from it; the rest
                 # (and any held copy that no longer hashes right) come from the packs.
                 fetch = [oid for oid in at if oid not in held]
-                for oid, where in held.items():
-                    data = read_held(oid, where)
+                for oid, data in read_held(held):
                     if data is not None:
                         place(oid, data)
                     elif oid in loc.chunks:

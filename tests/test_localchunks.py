@@ -11,11 +11,18 @@ from pathlib import Path
 from git_eosvc.cache import Store
 from git_eosvc.chunker import chunks_of
 from git_eosvc.hashing import Sha256
-from git_eosvc.localchunks import LocalChunks, read_held
+from git_eosvc.localchunks import Held, LocalChunks, read_held
 from git_eosvc.packfmt import encode_recipe
 
 MiB = 1 << 20
 P1, P2, P3 = ("1" * 64, "2" * 64, "3" * 64)
+
+
+def one(oid: Sha256, where: Held) -> bytes | None:
+    """read_held of a single chunk."""
+    (got, data), = read_held({oid: where})
+    assert got == oid
+    return data
 
 
 def stored(store: Store, tmp_path: Path, data: bytes, name: str) -> tuple[Sha256, Path]:
@@ -45,7 +52,7 @@ def test_a_rebuild_copies_from_the_old_version_that_shares_its_packs(tmp_path: P
         assert set(held) == shared
         for oid, where in held.items():
             assert where.source == store.object_path(old)
-            assert read_held(oid, where) is not None
+            assert one(oid, where) is not None
     assert local.find(store, ["9" * 64], wanted) == {}  # no pack in common: not looked into
     assert LocalChunks(None).find(store, [P1], wanted) == {}
 
@@ -59,16 +66,16 @@ def test_a_held_copy_is_used_only_while_it_hashes_right(tmp_path: Path) -> None:
     local.remember(oid, encode_recipe(len(data), chunks, [P1]))
     held = local.find(store, [P1], {c.oid for c in chunks})
     first = chunks[0]
-    assert read_held(first.oid, held[first.oid]) == data[:first.length]
+    assert one(first.oid, held[first.oid]) == data[:first.length]
     path = store.object_path(oid)  # damaged in place
     spoiled = bytearray(data)
     spoiled[3] ^= 0xFF
     os.chmod(path, 0o644)
     path.write_bytes(spoiled)
-    assert read_held(first.oid, held[first.oid]) is None
-    assert read_held(chunks[1].oid, held[chunks[1].oid]) == data[chunks[1].offset:chunks[1].offset + chunks[1].length]
+    assert one(first.oid, held[first.oid]) is None
+    assert one(chunks[1].oid, held[chunks[1].oid]) == data[chunks[1].offset:chunks[1].offset + chunks[1].length]
     path.unlink()
-    assert read_held(chunks[1].oid, held[chunks[1].oid]) is None
+    assert one(chunks[1].oid, held[chunks[1].oid]) is None
     assert LocalChunks(tmp_path / "recipes").find(store, [P1], {first.oid}) == {}  # not in the store
 
 
